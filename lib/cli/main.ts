@@ -1,0 +1,106 @@
+import { parseArgs } from 'node:util';
+import { EXIT, RunbookError, asRunbookError } from '../core/errors.ts';
+import { redact } from '../core/secret.ts';
+import { RUNBOOKS, findRunbook } from './registry.ts';
+
+const VERSION = '0.1.0';
+
+const HELP = `runbook - executable runbooks for self-hosted services on Oracle Cloud ARM64 hosts
+
+usage:
+  runbook list                         the runbooks, one a line
+  runbook show RUNBOOK [--env-example] the runbook as a Markdown document (or its example env file)
+  runbook run RUNBOOK [options]        converge a host, step by step
+  runbook user-data RUNBOOK --env FILE the runbook's first-boot cloud-init user-data, rendered
+  runbook unlock --target TARGET       break a stale run lock on a host
+
+run options:
+  --target TARGET     local (default) or ssh://user@host[:port]
+  --env FILE          dotenv file with the runbook's variables (repeatable; later files win)
+  --ssh-config FILE   OpenSSH client config to use (keys, known_hosts)
+  --dry-run           show the plan: reads run on the host, writes are printed, never run
+  --yes               unattended: allow destructive steps without asking
+  --only STEP[,STEP]  run only these steps
+  --from STEP         start at this step (resume after a failure)
+  --json              one JSON event per line instead of the terminal view
+  --quiet             print nothing unless something fails (for timers and cron)
+
+exit codes: 0 ok, 1 step failed, 2 usage, 3 config, 4 precondition refused,
+            5 target unreachable, 6 host locked by another run, 130 interrupted
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values: o, positionals: pos } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      target: { type: 'string' },
+      env: { type: 'string', multiple: true },
+      'ssh-config': { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      yes: { type: 'boolean', short: 'y' },
+      only: { type: 'string', multiple: true },
+      from: { type: 'string' },
+      json: { type: 'boolean' },
+      quiet: { type: 'boolean', short: 'q' },
+      'env-example': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean' },
+    },
+  });
+  const [cmd, name] = pos;
+  if (o.version) return print(`${VERSION}\n`);
+  if (o.help || !cmd || cmd === 'help') return print(HELP);
+  if (cmd === 'list') return print(RUNBOOKS.map((r) => `${r.name.padEnd(28)} ${r.summary}\n`).join(''));
+  if (cmd === 'unlock') {
+    const { unlock } = await import('./run.ts');
+    return unlock(o.target ?? 'local', o['ssh-config']);
+  }
+  if (cmd !== 'show' && cmd !== 'run' && cmd !== 'user-data') throw new RunbookError('usage', `unknown command "${cmd}"`, { hint: 'runbook --help' });
+  if (!name) throw new RunbookError('usage', `${cmd} needs a runbook name`, { hint: 'runbook list' });
+  const entry = findRunbook(name);
+  if (!entry) throw new RunbookError('usage', `unknown runbook "${name}"`, { hint: 'runbook list' });
+  if (pos.length > 2) throw new RunbookError('usage', `unexpected argument "${pos[2]}"`, { hint: 'runbook --help' });
+  const rb = await entry.load();
+  if (cmd === 'show') {
+    const { renderMarkdown, exampleEnv } = await import('./show.ts');
+    return print(o['env-example'] ? exampleEnv(rb.config) : `${renderMarkdown(rb)}\n`);
+  }
+  if (cmd === 'user-data') {
+    if (!rb.cloudInit) throw new RunbookError('usage', `${name} has no cloud-init user-data`, { hint: 'runbook list' });
+    const [{ loadConfig }, { renderUserData }] = await Promise.all([import('../config/schema.ts'), import('../core/assets.ts')]);
+    return print(renderUserData(rb.cloudInit.template, rb.cloudInit.vars(loadConfig(rb.config, o.env ?? []))));
+  }
+  const { runCommand } = await import('./run.ts');
+  return runCommand(rb, {
+    target: o.target ?? 'local',
+    envFiles: o.env ?? [],
+    sshConfig: o['ssh-config'],
+    dryRun: Boolean(o['dry-run']),
+    yes: Boolean(o.yes),
+    only: (o.only ?? []).flatMap((s) => s.split(',')).filter(Boolean),
+    from: o.from,
+    json: Boolean(o.json),
+    quiet: Boolean(o.quiet),
+  });
+}
+
+function print(s: string): number {
+  process.stdout.write(s);
+  return EXIT.ok;
+}
+
+// The only place that exits the process.
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    const e = (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+      ? new RunbookError('usage', (err as Error).message, { hint: 'runbook --help' })
+      : asRunbookError(err);
+    process.stderr.write(`${redact(e.describe())}\n`);
+    process.exitCode = e.exitCode;
+  },
+);

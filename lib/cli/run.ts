@@ -1,0 +1,81 @@
+import { loadConfig } from '../config/schema.ts';
+import { EXIT, RunbookError, asRunbookError } from '../core/errors.ts';
+import { redact } from '../core/secret.ts';
+import { runSteps } from '../engine/engine.ts';
+import { acquireLock, auditTrail, lockCmds } from '../engine/host-state.ts';
+import type { EngineEvent, Runbook } from '../engine/types.ts';
+import { jsonRenderer, ttyRenderer } from '../render/tty.ts';
+import { askYesNo } from './confirm.ts';
+import { executorFor } from './targets.ts';
+
+export interface RunCommandOptions {
+  target: string;
+  envFiles: string[];
+  sshConfig?: string;
+  dryRun: boolean;
+  yes: boolean;
+  only: string[];
+  from?: string;
+  json: boolean;
+  quiet: boolean;
+}
+
+/** `runbook run`: config, executor, lock, engine, audit; returns the exit code. */
+export async function runCommand(rb: Runbook<any>, o: RunCommandOptions): Promise<number> {
+  const config = loadConfig(rb.config, o.envFiles);
+  const out = { write: (s: string) => void process.stdout.write(s), isTTY: Boolean(process.stdout.isTTY) };
+  const emit: (e: EngineEvent) => void = o.json ? jsonRenderer(out) : ttyRenderer(out, { quiet: o.quiet });
+  const exec = executorFor(o.target, { sshConfig: o.sshConfig });
+  const ac = new AbortController();
+  let interrupts = 0;
+  const onSig = () => {
+    interrupts++;
+    ac.abort();
+    if (interrupts > 1) process.exit(EXIT.interrupted);
+    process.stderr.write('\ninterrupt: stopping after the current step (press again to abort now)\n');
+  };
+  process.on('SIGINT', onSig);
+  process.on('SIGTERM', onSig);
+  let release: (() => Promise<void>) | undefined;
+  try {
+    if (!o.dryRun) release = await acquireLock(exec, rb.name, o.target);
+    const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !o.json;
+    const res = await runSteps(rb, {
+      exec,
+      config,
+      emit,
+      dryRun: o.dryRun,
+      yes: o.yes,
+      confirm: interactive ? askYesNo : undefined,
+      only: o.only,
+      from: o.from,
+      signal: ac.signal,
+      onStepEnd: o.dryRun ? undefined : auditTrail(exec, rb.name),
+    });
+    return res.exitCode;
+  } catch (err) {
+    const e = asRunbookError(err, exec.host);
+    process.stderr.write(`${redact(e.describe())}\n`);
+    return e.exitCode;
+  } finally {
+    process.off('SIGINT', onSig);
+    process.off('SIGTERM', onSig);
+    if (release) await release().catch((err: unknown) => process.stderr.write(`warning: lock not released: ${asRunbookError(err).message}\n`));
+    await exec.close();
+  }
+}
+
+/** `runbook unlock`: removes the run lock after the operator has made sure no run is active. */
+export async function unlock(target: string, sshConfig?: string): Promise<number> {
+  const exec = executorFor(target, { sshConfig });
+  try {
+    const cur = await exec.run(lockCmds.readInfo());
+    await exec.run(lockCmds.release());
+    process.stdout.write(cur.exitCode === 0 ? `removed the lock held by ${cur.stdout.trim()}\n` : 'no lock was held\n');
+    return EXIT.ok;
+  } catch (err) {
+    throw err instanceof RunbookError ? err : asRunbookError(err, exec.host);
+  } finally {
+    await exec.close();
+  }
+}

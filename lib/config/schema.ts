@@ -1,0 +1,113 @@
+import { RunbookError } from '../core/errors.ts';
+import { Secret } from '../core/secret.ts';
+import { type EnvEntry, isExposed, readEnvFile } from './env-file.ts';
+
+export interface VarSpec {
+  description: string;
+  /** Shown in the example env file; also the value used to validate assets offline. */
+  example: string;
+  default?: string;
+  optional?: boolean;
+  secret?: boolean;
+  /** Returns what is wrong with the value, or null. */
+  check?: (value: string) => string | null;
+}
+
+export type Values = Record<string, string | Secret | undefined>;
+
+export interface ConfigSchema<C> {
+  vars: Record<string, VarSpec>;
+  build(values: Values): C;
+}
+
+export function defineConfig<C>(vars: Record<string, VarSpec>, build: (v: Values) => C): ConfigSchema<C> {
+  return { vars, build };
+}
+
+/** Resolves a runbook's config from env files: unknown, missing and malformed variables are errors naming file and variable. */
+export function loadConfig<C>(schema: ConfigSchema<C>, files: string[]): C {
+  const entries = new Map<string, EnvEntry>();
+  for (const f of files) for (const [k, e] of readEnvFile(f)) entries.set(k, e);
+  const problems: string[] = [];
+  for (const [k, e] of entries) {
+    if (!(k in schema.vars)) problems.push(`${e.file}:${e.line}: unknown variable ${k}${suggest(k, Object.keys(schema.vars))}`);
+  }
+  const values: Values = {};
+  const exposed = new Set<string>();
+  for (const [k, spec] of Object.entries(schema.vars)) {
+    const e = entries.get(k);
+    const raw = e?.value ?? spec.default;
+    const where = e ? `${e.file}:${e.line}` : files.join(', ') || '(no env file)';
+    if (raw === undefined || raw === '') {
+      if (!spec.optional) problems.push(`${where}: ${k} is required (${spec.description}; e.g. ${spec.secret ? '<secret>' : spec.example})`);
+      continue;
+    }
+    const bad = spec.check?.(raw);
+    if (bad) problems.push(`${where}: ${k} ${bad}`);
+    if (spec.secret && e && isExposed(e.file)) exposed.add(e.file);
+    values[k] = spec.secret ? new Secret(k, raw) : raw;
+  }
+  for (const f of exposed) problems.push(`${f} holds secrets but group or others can read it`);
+  if (problems.length) {
+    const fix = exposed.size ? `chmod 600 ${[...exposed].join(' ')}` : `edit ${files[0] ?? 'the env file'} and re-run`;
+    throw new RunbookError('config', problems.join('\n  '), { hint: fix });
+  }
+  return schema.build(values);
+}
+
+/** The example env file for a schema, as `runbook show NAME --env-example` prints it. */
+export function exampleEnv(schema: ConfigSchema<unknown>): string {
+  return Object.entries(schema.vars)
+    .map(([k, s]) => `# ${s.description}${s.optional ? ' (optional)' : ''}${s.secret ? ' (secret: keep this file mode 600)' : ''}\n${k}=${quote(s.example)}\n`)
+    .join('\n');
+}
+
+/** The example values as a Values map, used to render and validate assets offline. */
+export function exampleValues(schema: ConfigSchema<unknown>): Values {
+  const v: Values = {};
+  for (const [k, s] of Object.entries(schema.vars)) v[k] = s.secret ? new Secret(k, s.example) : s.example;
+  return v;
+}
+
+const quote = (v: string) => (/[\s#"'$]/.test(v) ? `"${v.replace(/(["\\$])/g, '\\$1')}"` : v);
+
+function suggest(k: string, known: string[]): string {
+  const near = known.find((n) => n.toLowerCase() === k.toLowerCase() || (Math.abs(n.length - k.length) <= 2 && n.slice(0, 4) === k.slice(0, 4)));
+  return near ? ` (did you mean ${near}?)` : '';
+}
+
+// Shared value checks.
+export const checks = {
+  int: (min: number, max: number) => (v: string) => (/^\d+$/.test(v) && +v >= min && +v <= max ? null : `must be a whole number from ${min} to ${max}, got "${v}"`),
+  cidrList: (v: string) => {
+    const bad = splitList(v).filter((c) => !isCidr(c));
+    return splitList(v).length === 0 ? 'must list at least one CIDR' : bad.length ? `has invalid CIDR ${bad.map((b) => `"${b}"`).join(', ')}` : null;
+  },
+  cidr: (v: string) => (isCidr(v) ? null : `must be a CIDR such as 10.0.1.0/24, got "${v}"`),
+  name: (v: string) => (/^[a-z_][a-z0-9_-]{0,31}$/.test(v) ? null : `must be a Unix user name, got "${v}"`),
+  sshKeys: (v: string) => (splitList(v, /\s*;\s*/).every((k) => /^(ssh-(ed25519|rsa)|ecdsa-sha2-nistp\d+|sk-\S+) [A-Za-z0-9+/=]+( .*)?$/.test(k)) ? null : 'must be one or more OpenSSH public keys separated by ";"'),
+  oneOf: (...vals: string[]) => (v: string) => (vals.includes(v) ? null : `must be one of ${vals.join(', ')}, got "${v}"`),
+  absPath: (v: string) => (/^\/[^\0]*$/.test(v) && !v.includes('..') ? null : `must be an absolute path, got "${v}"`),
+};
+
+export function splitList(v: string, sep: RegExp = /[\s,]+/): string[] {
+  return v.split(sep).map((s) => s.trim()).filter(Boolean);
+}
+
+export function isCidr(c: string): boolean {
+  const m4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(c);
+  if (m4) return m4.slice(1, 5).every((o) => +o <= 255) && +(m4[5] ?? 99) <= 32;
+  const m6 = /^([0-9a-fA-F:]+)\/(\d{1,3})$/.exec(c);
+  return Boolean(m6 && m6[1]?.includes(':') && +(m6[2] ?? 999) <= 128);
+}
+
+/** A plain (non-secret) value; a secret asked for as plain text is a programming error. */
+export const str = (v: Values, k: string): string => {
+  const x = v[k];
+  if (x instanceof Secret) throw new Error(`${k} is a secret; read it with secret()`);
+  return x ?? '';
+};
+export const secret = (v: Values, k: string): Secret => {
+  const x = v[k];
+  return x instanceof Secret ? x : new Secret(k, x ?? '');
+};

@@ -1,0 +1,62 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RunbookError } from './errors.ts';
+
+let root: string | undefined;
+
+/** The project folder that holds the shipped assets (works from source and from the bundle). */
+export function projectRoot(): string {
+  if (root) return root;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'systemd'))) return (root = dir);
+    dir = dirname(dir);
+  }
+  throw new Error('cannot find the project folder holding systemd/, nftables/ and cloud-init/');
+}
+
+/** Asset files are read from RUNBOOK_ASSETS_DIR when set (tests point it at a broken copy). */
+export function assetsDir(): string {
+  return process.env.RUNBOOK_ASSETS_DIR ? resolve(process.env.RUNBOOK_ASSETS_DIR) : projectRoot();
+}
+
+export function readAsset(rel: string): string {
+  const p = join(assetsDir(), rel);
+  try {
+    return readFileSync(p, 'utf8');
+  } catch {
+    throw new RunbookError('precondition', `asset ${rel} is missing (looked in ${p})`, { hint: 'reinstall the runbooks package' });
+  }
+}
+
+/**
+ * Fills `{{NAME}}` placeholders. A placeholder with no value, or a value with a newline where the
+ * template expects one line, is an error: a half-rendered config must never reach a host.
+ */
+export function renderTemplate(text: string, vars: Record<string, string>, name = 'template'): string {
+  const missing = new Set<string>();
+  const out = text.replace(/\{\{([A-Z0-9_]+)\}\}/g, (_m, k: string) => {
+    const v = vars[k];
+    if (v === undefined) {
+      missing.add(k);
+      return '';
+    }
+    return v;
+  });
+  if (missing.size) throw new RunbookError('config', `${name} needs ${[...missing].join(', ')} but no value was given`);
+  return out;
+}
+
+export function renderAsset(rel: string, vars: Record<string, string>): string {
+  return renderTemplate(readAsset(rel), vars, rel);
+}
+
+/**
+ * Renders a cloud-init user-data template: `{{B64:path}}` becomes the base64 of that asset rendered
+ * with the same values, so first boot writes byte-for-byte what the runbook writes.
+ */
+export function renderUserData(rel: string, vars: Record<string, string>): string {
+  const withFiles = readAsset(rel).replace(/\{\{B64:([^}]+)\}\}/g, (_m, p: string) => Buffer.from(renderAsset(p, vars)).toString('base64'));
+  return renderTemplate(withFiles, vars, rel);
+}

@@ -1,0 +1,146 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Cmd } from '../core/cmd.ts';
+import { describeCmd } from '../core/cmd.ts';
+import { RunbookError } from '../core/errors.ts';
+import { shJoin } from '../core/quote.ts';
+import { redact } from '../core/secret.ts';
+import { DEFAULT_TIMEOUT_MS, commandFailed, isOk, spawnArgv } from './process.ts';
+import type { CmdResult, Executor } from './types.ts';
+
+export interface SshTarget {
+  user: string;
+  host: string;
+  port: number;
+}
+
+/** Parses `ssh://user@host[:port]`; the user defaults to the local one, the port to 22. */
+export function parseSshUrl(url: string): SshTarget {
+  const m = /^ssh:\/\/(?:([^@/:]+)@)?(\[[0-9a-fA-F:]+\]|[^:/@\s]+)(?::(\d{1,5}))?\/?$/.exec(url);
+  if (!m || !m[2]) {
+    throw new RunbookError('usage', `target "${url}" is not ssh://user@host[:port]`, { hint: 'runbook run NAME --target ssh://admin@203.0.113.10' });
+  }
+  const port = m[3] ? Number(m[3]) : 22;
+  if (port < 1 || port > 65535) throw new RunbookError('usage', `target "${url}" has port ${port} outside 1-65535`);
+  return { user: m[1] ?? process.env.USER ?? 'root', host: m[2].replace(/^\[|\]$/g, ''), port };
+}
+
+// What a POSIX shell prints for the probe; fish, csh and friends print something else.
+const PROBE = `printf '%s|' 'q\\\\z' "$((6*7))"`;
+const PROBE_OK = 'q\\\\z|42|';
+
+/**
+ * Runs argv on a remote host through the OpenSSH client. Each argv element is quoted once
+ * (shQuote) for the remote POSIX shell; one control master is reused for the whole run;
+ * host-key checking stays on; every command is bounded on the remote side by `timeout`.
+ */
+export class SshExecutor implements Executor {
+  readonly host: string;
+  readonly dryRun = false;
+  readonly #t: SshTarget;
+  readonly #configFile: string | undefined;
+  readonly #controlDir: string;
+  readonly #sudo: boolean;
+  #probed = false;
+
+  constructor(target: SshTarget, opts: { configFile?: string; sudo?: boolean } = {}) {
+    this.#t = target;
+    this.host = `${target.user}@${target.host}:${target.port}`;
+    this.#configFile = opts.configFile;
+    this.#sudo = (opts.sudo ?? true) && target.user !== 'root';
+    this.#controlDir = mkdtempSync(join(tmpdir(), 'runbook-ssh-'));
+  }
+
+  /** The ssh client's own arguments; exported for tests that compare exact argv. */
+  sshArgs(extra: readonly string[] = []): string[] {
+    return [
+      ...(this.#configFile ? ['-F', this.#configFile] : []),
+      '-p', String(this.#t.port),
+      '-l', this.#t.user,
+      '-o', 'BatchMode=yes',
+      '-o', 'StrictHostKeyChecking=yes',
+      '-o', 'ConnectTimeout=15',
+      '-o', 'ServerAliveInterval=10',
+      '-o', 'ServerAliveCountMax=3',
+      '-o', 'ControlMaster=auto',
+      '-o', `ControlPath=${join(this.#controlDir, 'cm')}`,
+      '-o', 'ControlPersist=120',
+      ...extra,
+      '--',
+      this.#t.host,
+    ];
+  }
+
+  /** The remote command string for argv: sudo and a remote-side timeout, quoted once. */
+  remoteCommand(cmd: Cmd): string {
+    const secs = Math.ceil((cmd.timeoutMs ?? DEFAULT_TIMEOUT_MS) / 1000);
+    const argv = [...(this.#sudo ? ['sudo', '-n', '--'] : []), 'timeout', '-k', '5', String(secs), ...cmd.argv];
+    return shJoin(argv);
+  }
+
+  async #ensureProbed(): Promise<void> {
+    if (this.#probed) return;
+    const r = await spawnArgv('ssh', [...this.sshArgs(), PROBE], { argv: [], write: false, timeoutMs: 30_000 });
+    this.#check255(r, 'connect');
+    if (r.timedOut) throw this.#unreachable('no answer within 30 s');
+    if (r.stdout !== PROBE_OK) {
+      const why = r.exitCode === 127 || /No such file|exec request failed|not found/i.test(r.stderr)
+        ? `the login shell of ${this.#t.user} is missing (${redact(r.stderr.trim()) || `exit ${r.exitCode}`})`
+        : `the login shell of ${this.#t.user} is not a POSIX shell (probe printed ${JSON.stringify(r.stdout.slice(0, 60))})`;
+      throw new RunbookError('precondition', why, { host: this.host, hint: `set a POSIX login shell: ssh ${this.#t.user}@${this.#t.host} sudo chsh -s /bin/bash ${this.#t.user}` });
+    }
+    this.#probed = true;
+  }
+
+  #unreachable(detail: string): RunbookError {
+    return new RunbookError('unreachable', `cannot reach ${this.host} over SSH: ${detail}`, {
+      host: this.host,
+      retryable: true,
+      hint: `check the address and key, then try: ssh -p ${this.#t.port} ${this.#t.user}@${this.#t.host} true`,
+    });
+  }
+
+  #check255(r: CmdResult, what: string): void {
+    if (r.exitCode === 255) throw this.#unreachable(redact(r.stderr.trim().split('\n').slice(-2).join(' ')) || `${what} failed`);
+  }
+
+  async probe(cmd: Cmd): Promise<CmdResult> {
+    await this.#ensureProbed();
+    const r = await spawnArgv('ssh', [...this.sshArgs(), this.remoteCommand(cmd)], cmd);
+    this.#check255(r, describeCmd(cmd));
+    if (r.timedOut || r.exitCode === 124) {
+      throw new RunbookError('stepFailed', `\`${redact(describeCmd(cmd))}\` did not finish within ${Math.ceil((cmd.timeoutMs ?? DEFAULT_TIMEOUT_MS) / 1000)} s`, {
+        host: this.host,
+        retryable: true,
+        hint: `look at the host: ssh -p ${this.#t.port} ${this.#t.user}@${this.#t.host} sudo journalctl -n 50; then re-run`,
+      });
+    }
+    if (this.#sudo && r.exitCode === 1 && /sudo: a password is required|sudo: a terminal is required/.test(r.stderr)) {
+      throw new RunbookError('precondition', `${this.#t.user} cannot run sudo without a password`, {
+        host: this.host,
+        hint: `grant passwordless sudo to ${this.#t.user} (base-host does this) or use --target ssh://root@${this.#t.host}`,
+      });
+    }
+    return r;
+  }
+
+  async run(cmd: Cmd): Promise<CmdResult> {
+    const r = await this.probe(cmd);
+    if (!isOk(cmd, r.exitCode)) throw commandFailed(this.host, cmd, r);
+    return r;
+  }
+
+  async freshConnection(): Promise<boolean> {
+    const args = this.sshArgs().map((a) => (a.startsWith('ControlMaster=') ? 'ControlMaster=no' : a.startsWith('ControlPath=') ? 'ControlPath=none' : a));
+    const r = await spawnArgv('ssh', [...args, 'true'], { argv: [], write: false, timeoutMs: 30_000 });
+    return r.exitCode === 0;
+  }
+
+  async close(): Promise<void> {
+    if (this.#probed) {
+      await spawnArgv('ssh', this.sshArgs(['-O', 'exit']), { argv: [], write: false, timeoutMs: 5_000 }).catch(() => undefined);
+    }
+    rmSync(this.#controlDir, { recursive: true, force: true });
+  }
+}

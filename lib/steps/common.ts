@@ -1,0 +1,85 @@
+import { describeCmd, read, write } from '../core/cmd.ts';
+import type { FileSpec } from '../exec/files.ts';
+import { ensureFile, fileCmds, fileDrift, fileState } from '../exec/files.ts';
+import { RunbookError, asRunbookError } from '../core/errors.ts';
+import type { CheckResult, Step } from '../engine/types.ts';
+
+/** Step: these Debian packages are installed (installs only the missing ones). */
+export function packagesStep<C>(id: string, names: string[]): Step<C> {
+  const missing = async (exec: import('../exec/types.ts').Executor) => {
+    const r = await exec.run(read(['dpkg-query', '-W', '-f', '${Package} ${db:Status-Status}\\n', ...names], { okCodes: [0, 1] }));
+    const ok = new Set(r.stdout.split('\n').filter((l) => l.endsWith(' installed')).map((l) => l.split(' ')[0]));
+    return names.filter((n) => !ok.has(n));
+  };
+  return {
+    id,
+    title: `Packages ${names.join(', ')}`,
+    doc: `Installs ${names.map((n) => `\`${n}\``).join(', ')} with apt when missing.`,
+    async check({ exec }) {
+      const m = await missing(exec);
+      return m.length ? { done: false, reason: `missing ${m.join(', ')}` } : { done: true, reason: 'all installed' };
+    },
+    async apply({ exec, log }) {
+      const m = await missing(exec);
+      log(`installing ${m.join(', ')}`);
+      await exec.run(write(['env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', 'install', '-y', '-q', '--no-install-recommends', ...m], { timeoutMs: 15 * 60_000 }));
+    },
+  };
+}
+
+/**
+ * Step: a set of files has exactly this content, mode and owner; when any changed, `after`
+ * runs once (a validator before, a reload after). Validation runs on the candidate first.
+ */
+export function filesStep<C>(o: {
+  id: string;
+  title: string;
+  doc?: string;
+  files: (c: C) => FileSpec[];
+  validate?: (c: C, files: FileSpec[]) => import('../core/cmd.ts').Cmd[];
+  after?: (c: C) => import('../core/cmd.ts').Cmd[];
+}): Step<C> {
+  const drift = async (exec: import('../exec/types.ts').Executor, files: FileSpec[]) => {
+    const out: string[] = [];
+    for (const f of files) {
+      const d = fileDrift(f, await fileState(exec, f.path));
+      if (d) out.push(d);
+    }
+    return out;
+  };
+  return {
+    id: o.id,
+    title: o.title,
+    doc: o.doc,
+    async check({ exec, config }): Promise<CheckResult> {
+      const d = await drift(exec, o.files(config));
+      return d.length ? { done: false, reason: d.join('; ') } : { done: true, reason: 'files match' };
+    },
+    async apply({ exec, config, log }) {
+      const files = o.files(config);
+      const previous = new Map<string, string | null>();
+      for (const f of files) {
+        const cur = await exec.run(fileCmds.cat(f.path));
+        previous.set(f.path, cur.exitCode === 0 ? cur.stdout : null);
+      }
+      for (const f of files) await ensureFile(exec, f);
+      if (exec.dryRun) {
+        // The validator reads the installed files, which a dry run did not write.
+        for (const v of o.validate?.(config, files) ?? []) log(`then validates with: ${describeCmd(v)}`);
+        return;
+      }
+      try {
+        for (const v of o.validate?.(config, files) ?? []) await exec.run(v);
+      } catch (err) {
+        // Put the last good files back so the service never reloads a config its validator refused.
+        for (const f of files) {
+          const old = previous.get(f.path);
+          if (old === null || old === undefined) await exec.run(write(['rm', '-f', '--', f.path]));
+          else await ensureFile(exec, { ...f, content: old });
+        }
+        throw new RunbookError('stepFailed', `the new ${files.map((f) => f.path).join(', ')} was rejected, previous files restored: ${asRunbookError(err).message}`, { host: exec.host, hint: 'fix the asset or the variables, then re-run' });
+      }
+      for (const a of o.after?.(config) ?? []) await exec.run(a);
+    },
+  };
+}

@@ -1,0 +1,110 @@
+import { read, write } from '../../lib/core/cmd.ts';
+import { renderAsset } from '../../lib/core/assets.ts';
+import { checks, defineConfig, splitList, str } from '../../lib/config/schema.ts';
+import type { Runbook, Step } from '../../lib/engine/types.ts';
+import { filesStep, packagesStep } from '../../lib/steps/common.ts';
+import { nftablesStep } from '../../lib/steps/nftables.ts';
+import { swapStep } from './swap.ts';
+import { adminUserStep } from './admin-user.ts';
+
+export interface BaseHostConfig {
+  adminUser: string;
+  sshKeys: string[];
+  operatorCidrs: string[];
+  sshPort: number;
+  swapMiB: number;
+  journalMaxUse: string;
+}
+
+const config = defineConfig<BaseHostConfig>(
+  {
+    ADMIN_USER: { description: 'the admin account that logs in with SSH keys and runs sudo', example: 'admin', default: 'admin', check: checks.name },
+    ADMIN_SSH_KEYS: { description: 'OpenSSH public keys of the operators, separated by ";"', example: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleExampleExampleExampleExampleExample ops@laptop', check: checks.sshKeys },
+    OPERATOR_CIDRS: { description: 'addresses allowed to reach SSH, space or comma separated', example: '198.51.100.0/24', check: checks.cidrList },
+    SSH_PORT: { description: 'the port sshd listens on', example: '22', default: '22', check: checks.int(1, 65535) },
+    SWAP_SIZE_MB: { description: 'size of /swapfile in MiB (0: no swap file)', example: '1024', default: '1024', check: checks.int(0, 65536) },
+    JOURNAL_MAX_USE: { description: 'journald SystemMaxUse', example: '500M', default: '500M', check: (v) => (/^\d+[KMG]$/.test(v) ? null : 'must be a size like 500M or 2G') },
+  },
+  (v) => ({
+    adminUser: str(v, 'ADMIN_USER'),
+    sshKeys: splitList(str(v, 'ADMIN_SSH_KEYS'), /\s*;\s*/),
+    operatorCidrs: splitList(str(v, 'OPERATOR_CIDRS')),
+    sshPort: Number(str(v, 'SSH_PORT')),
+    swapMiB: Number(str(v, 'SWAP_SIZE_MB')),
+    journalMaxUse: str(v, 'JOURNAL_MAX_USE'),
+  }),
+);
+
+/** Values the asset templates use; the cloud-init user-data renders the same assets with them. */
+export function templateVars(c: BaseHostConfig): Record<string, string> {
+  const v4 = c.operatorCidrs.filter((x) => !x.includes(':'));
+  const v6 = c.operatorCidrs.filter((x) => x.includes(':'));
+  const elements = (l: string[]) => (l.length ? `elements = { ${l.join(', ')} }` : '');
+  return {
+    ADMIN_USER: c.adminUser,
+    ADMIN_SSH_KEYS_JSON: JSON.stringify(c.sshKeys),
+    OPERATOR_V4_ELEMENTS: elements(v4),
+    OPERATOR_V6_ELEMENTS: elements(v6),
+    SSH_PORT: String(c.sshPort),
+    SWAP_SIZE_BYTES: String(c.swapMiB * 1024 * 1024),
+    JOURNAL_MAX_USE: c.journalMaxUse,
+  };
+}
+
+const files = 'runbooks/base-host/files';
+
+function steps(c: BaseHostConfig): Step<BaseHostConfig>[] {
+  const vars = templateVars(c);
+  return [
+    packagesStep('base.packages', ['openssh-server', 'sudo', 'nftables', 'unattended-upgrades']),
+    adminUserStep(),
+    filesStep({
+      id: 'base.sudoers',
+      title: `Passwordless sudo for ${c.adminUser}`,
+      doc: 'A sudoers drop-in, checked with `visudo -c` before it counts; a rejected file is removed again.',
+      files: () => [{ path: '/etc/sudoers.d/90-runbook-admin', content: renderAsset(`${files}/sudoers-admin`, vars), mode: '0440' }],
+      validate: () => [read(['visudo', '-c', '-q', '-f', '/etc/sudoers.d/90-runbook-admin'])],
+    }),
+    filesStep({
+      id: 'base.sshd',
+      title: 'SSH: keys only, no root login',
+      doc: 'An sshd_config drop-in; `sshd -t` must accept the whole configuration before sshd reloads. The admin key is in place first (previous step), so this cannot lock the operator out.',
+      files: () => [{ path: '/etc/ssh/sshd_config.d/10-runbook-hardening.conf', content: renderAsset(`${files}/sshd-hardening.conf`, vars), mode: '0644' }],
+      validate: () => [read(['sshd', '-t'])],
+      after: () => [write(['systemctl', 'reload', 'ssh.service'])],
+    }),
+    nftablesStep({
+      id: 'base.nftables',
+      title: 'Firewall: default-deny input, SSH from the operator CIDRs',
+      doc: `Installs \`nftables/nftables.conf\` and \`/etc/nftables.d/10-base-host.nft\` (table \`inet runbook\` only; Docker's tables are never flushed). The whole candidate ruleset is checked with \`nft -c\` before any write and loaded in one transaction. Over SSH, a ruleset that would not admit the operator's own address is refused, and a dead-man timer restores the old rules unless a fresh SSH connection gets in after the load.`,
+      file: '10-base-host.nft',
+      content: () => renderAsset('nftables/base-host.nft', vars),
+      ssh: (cfg) => ({ port: cfg.sshPort, cidrs: cfg.operatorCidrs }),
+    }),
+    filesStep({
+      id: 'base.journald',
+      title: `journald: persistent, at most ${c.journalMaxUse}`,
+      files: () => [{ path: '/etc/systemd/journald.conf.d/50-runbook.conf', content: renderAsset('systemd/journald-runbook.conf', vars), mode: '0644' }],
+      after: () => [write(['systemctl', 'restart', 'systemd-journald.service'])],
+    }),
+    filesStep({
+      id: 'base.unattended-upgrades',
+      title: 'Unattended security upgrades',
+      doc: 'Enables the daily apt timers; Debian\'s default `50unattended-upgrades` already limits upgrades to the security archive.',
+      files: () => [{ path: '/etc/apt/apt.conf.d/20auto-upgrades', content: renderAsset(`${files}/20auto-upgrades`, vars), mode: '0644' }],
+    }),
+    swapStep(),
+  ];
+}
+
+export const runbook: Runbook<BaseHostConfig> = {
+  name: 'base-host',
+  title: 'Base host: the common ground of every system',
+  summary: 'Admin user with SSH keys only and root login off; nftables default-deny input with SSH only from the operator CIDRs, loaded atomically without locking out the session; bounded journald; unattended security upgrades; a swap file. `cloud-init/base-host.yaml` reaches the same state on first boot.',
+  deviations: [
+    'The seeds each set up their host by hand (ufw, firewalld or iptables); this runbook is the shared, tested version: nftables with its own table, so Docker\'s rules are never flushed (the FamilyCart refresh script rewrote the whole ruleset and broke forwarding).',
+  ],
+  config,
+  steps,
+  cloudInit: { template: 'cloud-init/base-host.yaml', vars: templateVars },
+};
