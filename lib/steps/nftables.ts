@@ -44,7 +44,7 @@ async function candidate(exec: Executor, conf: string, name: string, content: st
  * transaction; over SSH a dead-man timer restores the old table unless a fresh SSH connection
  * still gets in, and a ruleset that would not admit the operator's own address is refused.
  */
-export function nftablesStep<C>(o: { id: string; title: string; doc: string; file: string; content: (c: C) => string; ssh?: (c: C) => { port: number; cidrs: string[] } }): Step<C> {
+export function nftablesStep<C>(o: { id: string; title: string; doc: string; destructive?: string; file: string; content: (c: C) => string; ssh?: (c: C) => { port: number; cidrs: string[] } }): Step<C> {
   const specs = (c: C) => [
     { path: CONF, content: readAsset('nftables/nftables.conf'), mode: '0755' },
     { path: `${DIR}/${o.file}`, content: o.content(c), mode: '0644' },
@@ -53,6 +53,7 @@ export function nftablesStep<C>(o: { id: string; title: string; doc: string; fil
     id: o.id,
     title: o.title,
     doc: o.doc,
+    destructive: o.destructive,
     async check({ exec, config }) {
       for (const f of specs(config)) {
         const d = fileDrift(f, await fileState(exec, f.path));

@@ -76,6 +76,7 @@ function steps(c: BaseHostConfig): Step<BaseHostConfig>[] {
     nftablesStep({
       id: 'base.nftables',
       title: 'Firewall: default-deny input, SSH from the operator CIDRs',
+      destructive: 'replaces the host firewall; a wrong rule can cut off access (over SSH a dead-man timer restores the old rules)',
       doc: `Installs \`nftables/nftables.conf\` and \`/etc/nftables.d/10-base-host.nft\` (table \`inet runbook\` only; Docker's tables are never flushed). The whole candidate ruleset is checked with \`nft -c\` before any write and loaded in one transaction. Over SSH, a ruleset that would not admit the operator's own address is refused, and a dead-man timer restores the old rules unless a fresh SSH connection gets in after the load.`,
       file: '10-base-host.nft',
       content: () => renderAsset('nftables/base-host.nft', vars),
