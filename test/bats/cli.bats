@@ -1,0 +1,106 @@
+#!/usr/bin/env bats
+# The CLI contract: help, usage errors, config errors, dry-run and prompts, driven through tsx.
+bats_require_minimum_version 1.5.0
+
+setup() {
+  load helpers/common
+}
+
+@test "--help lists the commands and the exit codes" {
+  run --separate-stderr runbook --help
+  assert_success
+  assert_output --partial 'runbook run RUNBOOK'
+  assert_output --partial 'exit codes: 0 ok, 1 step failed, 2 usage, 3 config, 4 precondition refused'
+}
+
+@test "list names every runbook" {
+  run --separate-stderr runbook list
+  assert_success
+  assert_output --partial 'base-host'
+}
+
+@test "an unknown runbook is a usage error (exit 2)" {
+  run --separate-stderr runbook run no-such-runbook
+  assert_failure 2
+  [[ "$stderr" == *'unknown runbook "no-such-runbook"'* ]]
+  [[ "$stderr" == *'runbook list'* ]]
+}
+
+@test "an unknown option is a usage error (exit 2)" {
+  run --separate-stderr runbook run base-host --frobnicate
+  assert_failure 2
+  [[ "$stderr" == *"frobnicate"* ]]
+}
+
+@test "show renders the runbook as Markdown with its steps" {
+  run --separate-stderr runbook show base-host
+  assert_success
+  assert_output --partial '# Base host'
+  assert_output --partial '(`base.nftables`)'
+  assert_output --partial '**Destructive:**'
+}
+
+@test "a malformed .env is a config error naming file, line and variable (exit 3)" {
+  env_file="${BATS_TEST_TMPDIR}/bad.env"
+  printf 'ADMIN_USER=admin\nOPERATOR_CIDRS=10.0.0.0/8 10.1.0.0/16\n' > "$env_file"
+  run --separate-stderr runbook run base-host --dry-run --env "$env_file"
+  assert_failure 3
+  [[ "$stderr" == *"bad.env:2: the value of OPERATOR_CIDRS has spaces and no quotes"* ]]
+}
+
+@test "a missing required variable is named (exit 3)" {
+  env_file="${BATS_TEST_TMPDIR}/partial.env"
+  printf 'OPERATOR_CIDRS=10.0.0.0/8\n' > "$env_file"
+  run --separate-stderr runbook run base-host --dry-run --env "$env_file"
+  assert_failure 3
+  [[ "$stderr" == *"ADMIN_SSH_KEYS is required"* ]]
+}
+
+@test "a missing .env file is a clear error (exit 3)" {
+  run --separate-stderr runbook run base-host --dry-run --env /nonexistent/base-host.env
+  assert_failure 3
+  [[ "$stderr" == *"cannot read /nonexistent/base-host.env: no such file"* ]]
+}
+
+@test "--dry-run prints the plan and runs no write (PATH-stubbed systemctl, nft and friends)" {
+  make_stubs
+  env_file="$(write_env)"
+  PATH="${STUBS}:${PATH}" run --separate-stderr runbook run base-host --dry-run --env "$env_file"
+  assert_success
+  assert_output --partial 'dry run: nothing will be changed'
+  assert_output --partial 'would run useradd --create-home --shell /bin/bash --groups sudo,adm opsadmin'
+  assert_output --partial '+++ /etc/nftables.d/10-base-host.nft'
+  # every recorded call is a read: nft only checks or lists, systemctl only asks
+  run grep -Ev '^(nft (-c|list) |systemctl is-enabled |swapon --show)' "$CALLS"
+  assert_output ''
+  grep -q '^nft -c -f /dev/stdin' "$CALLS"
+}
+
+@test "without a terminal a destructive step is refused, not prompted (exit 4), and nothing is loaded" {
+  make_stubs
+  env_file="$(write_env)"
+  PATH="${STUBS}:${PATH}" run --separate-stderr runbook run base-host --from base.nftables --env "$env_file" < /dev/null
+  assert_failure 4
+  [[ "$stderr$output" == *"no one is at a terminal to confirm"* ]]
+  [[ "$stderr$output" == *"--yes --from base.nftables"* ]]
+  run grep -E '^(nft -f|systemctl (enable|reload|restart)|systemd-run|install|mv|useradd)' "$CALLS"
+  assert_output ''
+}
+
+@test "an unreachable SSH target is reported with the host and the next command (exit 5)" {
+  port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+  env_file="$(write_env)"
+  run --separate-stderr runbook run base-host --dry-run --env "$env_file" --target "ssh://admin@127.0.0.1:${port}"
+  assert_failure 5
+  [[ "$stderr$output" == *"admin@127.0.0.1:${port}"* ]]
+  [[ "$stderr$output" == *"ssh -p ${port} admin@127.0.0.1 true"* ]]
+}
+
+@test "user-data renders the first-boot cloud-config with the same assets" {
+  env_file="$(write_env)"
+  run --separate-stderr runbook user-data base-host --env "$env_file"
+  assert_success
+  assert_line --index 0 '#cloud-config'
+  assert_output --partial '- name: opsadmin'
+  refute_output --partial '{{'
+}
