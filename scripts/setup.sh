@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Everything a fresh machine needs before the runbooks or the tests run: npm packages, the
+# Debian packages of scripts/host-packages.txt, and the bundled CLI. Idempotent and quiet when
+# nothing is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: installing npm packages" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+mapfile -t want < <(grep -Ev '^\s*(#|$)' scripts/host-packages.txt)
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f '${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: missing Debian packages: ${missing[*]}; run: sudo apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "setup: installing Debian packages: ${missing[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+node scripts/build.mjs >/dev/null
+for s in scripts/build-standins.mjs scripts/build-oci-standin.mjs; do
+  [ -f "$s" ] && node "$s" >/dev/null
+done
+exit 0
