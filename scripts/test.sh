@@ -2,7 +2,7 @@
 # The test command: set-up, unit tests, CLI contract tests (bats), then the ARM64 VM tests.
 # Ends with one plain line "N passed, N failed". RUNBOOK_VM_TESTS=0 skips the VM tests.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 bash scripts/setup.sh || { echo "0 passed, 1 failed"; exit 1; }
 
 out=test/.tmp/results
