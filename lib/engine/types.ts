@@ -40,6 +40,15 @@ export interface Runbook<C> {
   steps(config: C): Step<C>[];
   /** First-boot user-data reaching the same state; rendered by `runbook user-data NAME`. */
   cloudInit?: { template: string; vars(config: C): Record<string, string> };
+  /** The rendered files this runbook installs, so the asset tests validate exactly those. */
+  assets?(config: C): RenderedAsset[];
+}
+
+export interface RenderedAsset {
+  kind: 'nftables' | 'cloud-init' | 'systemd' | 'compose' | 'shell' | 'text';
+  /** Where it is installed on the host (systemd units: their unit file name matters). */
+  path: string;
+  content: string;
 }
 
 export interface StepRef {

@@ -1,5 +1,5 @@
 import { read, write } from '../../lib/core/cmd.ts';
-import { renderAsset } from '../../lib/core/assets.ts';
+import { readAsset, renderAsset, renderUserData } from '../../lib/core/assets.ts';
 import { checks, defineConfig, splitList, str } from '../../lib/config/schema.ts';
 import type { Runbook, Step } from '../../lib/engine/types.ts';
 import { filesStep, packagesStep } from '../../lib/steps/common.ts';
@@ -108,4 +108,8 @@ export const runbook: Runbook<BaseHostConfig> = {
   config,
   steps,
   cloudInit: { template: 'cloud-init/base-host.yaml', vars: templateVars },
+  assets: (c) => [
+    { kind: 'nftables', path: '/etc/nftables.d/10-base-host.nft', content: `${readAsset('nftables/nftables.conf').replace(/^include .*$/m, '')}\n${renderAsset('nftables/base-host.nft', templateVars(c))}` },
+    { kind: 'cloud-init', path: 'user-data', content: renderUserData('cloud-init/base-host.yaml', templateVars(c)) },
+  ],
 };

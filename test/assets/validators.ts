@@ -1,0 +1,62 @@
+import { execa } from 'execa';
+import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+
+export interface Verdict {
+  ok: boolean;
+  output: string;
+}
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'asset-'));
+
+async function tool(file: string, args: string[], opts: { failOnStderr?: boolean; cwd?: string } = {}): Promise<Verdict> {
+  const r = await execa(file, args, { reject: false, timeout: 60_000, cwd: opts.cwd });
+  const output = `${r.stdout}\n${r.stderr}`.trim();
+  return { ok: r.exitCode === 0 && !(opts.failOnStderr && String(r.stderr).trim() !== ''), output };
+}
+
+/** nft's own parser, in a user and network namespace of its own so the host's rules are never touched. */
+export function nftables(content: string): Promise<Verdict> {
+  const f = join(tmp(), 'rules.nft');
+  writeFileSync(f, content);
+  return tool('unshare', ['-rn', 'nft', '-c', '-f', f]);
+}
+
+/** cloud-init's schema check of a rendered user-data. */
+export function cloudInit(content: string): Promise<Verdict> {
+  const f = join(tmp(), 'user-data');
+  writeFileSync(f, content);
+  return tool('cloud-init', ['schema', '--config-file', f]);
+}
+
+/**
+ * `systemd-analyze verify` inside a scratch root where each ExecStart binary exists, failing on
+ * any warning (it exits 0 on most of them).
+ */
+export async function systemdUnit(name: string, content: string): Promise<Verdict> {
+  const root = tmp();
+  const dir = join(root, 'etc/systemd/system');
+  mkdirSync(dir, { recursive: true });
+  for (const m of content.matchAll(/^Exec\w+=[-@:+!]*(\/\S+)/gm)) {
+    const bin = m[1] as string;
+    mkdirSync(join(root, bin, '..'), { recursive: true });
+    writeFileSync(join(root, bin), '#!/bin/sh\n', { mode: 0o755 });
+  }
+  const f = join(dir, basename(name));
+  writeFileSync(f, content);
+  return tool('systemd-analyze', ['verify', '--man=no', `--root=${root}`, f], { failOnStderr: true });
+}
+
+/** The exposure score `systemd-analyze security --offline` gives a unit (lower is better). */
+export async function systemdExposure(name: string, content: string): Promise<{ score: number; output: string }> {
+  const f = join(tmp(), basename(name));
+  writeFileSync(f, content);
+  const r = await execa('systemd-analyze', ['security', '--offline=yes', '--no-pager', f], { reject: false });
+  const m = /Overall exposure level for .*?: (\d+(?:\.\d+)?)/.exec(`${r.stdout}`);
+  return { score: m ? Number(m[1]) : Number.NaN, output: String(r.stdout).split('\n').slice(-3).join('\n') };
+}
+
+export function shell(path: string): Promise<Verdict> {
+  return tool('shellcheck', ['-x', path]);
+}

@@ -1,0 +1,78 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { exampleValues } from '../../lib/config/schema.ts';
+import { RUNBOOKS } from '../../lib/cli/registry.ts';
+import type { RenderedAsset } from '../../lib/engine/types.ts';
+import * as v from '../assets/validators.ts';
+
+const broken = (f: string) => readFileSync(new URL(`../fixtures/broken/${f}`, import.meta.url), 'utf8');
+
+/** Every asset every runbook installs, rendered with the example values of its config. */
+async function renderedAssets(): Promise<(RenderedAsset & { runbook: string })[]> {
+  const out: (RenderedAsset & { runbook: string })[] = [];
+  for (const e of RUNBOOKS) {
+    const rb = await e.load();
+    if (!rb.assets) continue;
+    for (const a of rb.assets(rb.config.build(exampleValues(rb.config)))) out.push({ ...a, runbook: rb.name });
+  }
+  return out;
+}
+
+const assets = await renderedAssets();
+const ofKind = (k: RenderedAsset['kind']) => assets.filter((a) => a.kind === k).map((a) => [`${a.runbook}: ${a.path}`, a] as const);
+
+describe('shipped assets pass the tools that consume them', () => {
+  it('there are assets to check', () => {
+    expect(assets.length).toBeGreaterThan(0);
+  });
+
+  it.each(ofKind('nftables'))('nft -c accepts %s', async (_n, a) => {
+    const r = await v.nftables(a.content);
+    expect(r.output).toBe('');
+    expect(r.ok).toBe(true);
+  });
+
+  it.each(ofKind('cloud-init'))('cloud-init schema accepts %s', async (_n, a) => {
+    const r = await v.cloudInit(a.content);
+    expect(r.ok, r.output).toBe(true);
+  });
+
+  it.each(ofKind('systemd'))('systemd-analyze verify accepts %s without a warning', async (_n, a) => {
+    const r = await v.systemdUnit(a.path, a.content);
+    expect(r.ok, r.output).toBe(true);
+  });
+
+  const scripts = ['scripts', 'test/vm', '.ci'].flatMap((d) => {
+    try {
+      return readdirSync(d).filter((f) => f.endsWith('.sh') || f === 'run').map((f) => `${d}/${f}`);
+    } catch {
+      return [];
+    }
+  });
+  it.each(scripts)('shellcheck accepts %s', async (p) => {
+    const r = await v.shell(p);
+    expect(r.ok, r.output).toBe(true);
+  });
+});
+
+describe('the validators reject a broken asset of each kind', () => {
+  it('nftables', async () => {
+    const r = await v.nftables(broken('broken.nft'));
+    expect(r.ok).toBe(false);
+    expect(r.output).toMatch(/Error/);
+  });
+  it('cloud-init', async () => {
+    const r = await v.cloudInit(broken('user-data'));
+    expect(r.ok).toBe(false);
+    expect(r.output).toMatch(/users|runcmd|Invalid/);
+  });
+  it('systemd', async () => {
+    const r = await v.systemdUnit('broken.service', broken('broken.service'));
+    expect(r.ok).toBe(false);
+  });
+  it('shell', async () => {
+    const r = await v.shell(new URL('../fixtures/broken/broken.sh', import.meta.url).pathname);
+    expect(r.ok).toBe(false);
+    expect(r.output).toMatch(/SC2045|SC2086|SC2002/);
+  });
+});
