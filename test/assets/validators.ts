@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { cpSync, mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 
@@ -38,6 +38,8 @@ export async function systemdUnit(name: string, content: string): Promise<Verdic
   const root = tmp();
   const dir = join(root, 'etc/systemd/system');
   mkdirSync(dir, { recursive: true });
+  // The host's own units give the scratch root its targets (sysinit.target and friends).
+  cpSync('/usr/lib/systemd/system', join(root, 'usr/lib/systemd/system'), { recursive: true, verbatimSymlinks: true });
   for (const m of content.matchAll(/^Exec\w+=[-@:+!]*(\/\S+)/gm)) {
     const bin = m[1] as string;
     mkdirSync(join(root, bin, '..'), { recursive: true });
