@@ -61,7 +61,7 @@ describe('EventfoldDB log format v3', () => {
   it('a flipped byte in the last batch is a torn tail; the batches before it stay', async () => {
     const p = log('flip.log', [[ev(0)], [ev(1)]]);
     const buf = Buffer.concat([encodeFileHeader(), encodeBatch([ev(0)]), encodeBatch([ev(1)])]);
-    buf[buf.length - 20] ^= 0xff;
+    buf.writeUInt8((buf.at(-20) as number) ^ 0xff, buf.length - 20);
     writeFileSync(p, buf);
     const r = await scanLog(p);
     expect(r.tail).toBe('torn');
