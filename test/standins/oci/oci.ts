@@ -69,7 +69,7 @@ for (let i = 0; i < argv.length; i++) {
   else if (spec && spec.flags[flag]) opts[spec.flags[flag] as string] = 'true';
   else usage(`No such option: ${flag}`);
 }
-if (!spec) usage(words.length ? `No such command '${words.at(-1)}'.` : 'Missing command.');
+if (!spec) spec = usage(words.length ? `No such command '${words.at(-1)}'.` : 'Missing command.');
 const auth = global['--auth'] ?? process.env.OCI_CLI_AUTH ?? 'api_key';
 if (!AUTH.includes(auth)) usage(`Invalid value for '--auth': '${auth}' is not one of ${AUTH.map((x) => `'${x}'`).join(', ')}.`);
 if (global['--output'] && !['json', 'table'].includes(global['--output'] as string)) usage(`Invalid value for '--output': '${global['--output']}' is not one of 'json', 'table'.`);
