@@ -1,0 +1,46 @@
+// Copies a byte range of the live log to a staging file, hashing as it goes (bounded memory).
+import { createHash } from 'node:crypto';
+import { open } from 'node:fs/promises';
+
+export async function copyRange(src: string, dst: string, start: number, end: number, chunk = 4 * 1024 * 1024): Promise<{ sha256: string; md5: string; size: number }> {
+  const sha = createHash('sha256');
+  const md5 = createHash('md5');
+  const inp = await open(src, 'r');
+  const out = await open(dst, 'wx', 0o600);
+  try {
+    const buf = Buffer.alloc(chunk);
+    for (let pos = start; pos < end; ) {
+      const { bytesRead } = await inp.read(buf, 0, Math.min(chunk, end - pos), pos);
+      if (bytesRead === 0) throw new Error(`log ended at ${pos}, expected ${end}`);
+      const part = buf.subarray(0, bytesRead);
+      sha.update(part);
+      md5.update(part);
+      await out.write(part);
+      pos += bytesRead;
+    }
+    await out.sync();
+  } finally {
+    await inp.close();
+    await out.close();
+  }
+  return { sha256: sha.digest('hex'), md5: md5.digest('base64'), size: end - start };
+}
+
+/** SHA-256 of a whole file, streamed. */
+export async function sha256File(path: string): Promise<{ sha256: string; size: number }> {
+  const sha = createHash('sha256');
+  const fh = await open(path, 'r');
+  let size = 0;
+  try {
+    const buf = Buffer.alloc(4 * 1024 * 1024);
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (!bytesRead) break;
+      sha.update(buf.subarray(0, bytesRead));
+      size += bytesRead;
+    }
+  } finally {
+    await fh.close();
+  }
+  return { sha256: sha.digest('hex'), size };
+}
