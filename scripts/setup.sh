@@ -26,7 +26,4 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 node scripts/build.mjs >/dev/null
-for s in scripts/build-standins.mjs scripts/build-oci-standin.mjs; do
-  [ -f "$s" ] && node "$s" >/dev/null
-done
 exit 0

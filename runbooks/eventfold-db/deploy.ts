@@ -1,0 +1,199 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { read, write } from '../../lib/core/cmd.ts';
+import { readAsset, renderAsset } from '../../lib/core/assets.ts';
+import { RunbookError } from '../../lib/core/errors.ts';
+import { waitFor } from '../../lib/core/wait.ts';
+import { ensureFile } from '../../lib/exec/files.ts';
+import type { Executor } from '../../lib/exec/types.ts';
+import type { Step } from '../../lib/engine/types.ts';
+import { filesStep, packagesStep } from '../../lib/steps/common.ts';
+import { DATA, type EventfoldConfig, OPT, TOOLS } from './config.ts';
+
+const RELEASES = `${OPT}/releases`;
+const CURRENT = `${OPT}/current`;
+
+export function serverEnv(c: EventfoldConfig): string {
+  return renderAsset('systemd/eventfold-db.env', {
+    EVENTFOLD_LISTEN: c.listen,
+    EVENTFOLD_METRICS_LISTEN: c.metricsListen,
+    EVENTFOLD_BROKER_CAPACITY: c.brokerCapacity,
+    EVENTFOLD_JWT_LINE: c.jwtSecret ? `EVENTFOLD_JWT_SECRET=${c.jwtSecret.reveal()}` : '# EVENTFOLD_JWT_SECRET not set: no bearer auth',
+  });
+}
+
+/** Health on the host itself (loopback is always allowed), through the installed tools. */
+export const healthCmd = () => read(['node', TOOLS, 'health', '--addr', '127.0.0.1:2113', '--deadline', '2000'], { okCodes: [0, 1], timeoutMs: 30_000 });
+
+export async function waitHealthy(exec: Executor, deadlineMs = 45_000): Promise<void> {
+  await waitFor(
+    async () => {
+      const r = await exec.run(healthCmd());
+      return r.exitCode === 0 ? { done: true, value: undefined } : { done: false, reason: r.stderr.trim() || 'not SERVING' };
+    },
+    { what: 'EventfoldDB health on 127.0.0.1:2113', deadlineMs, initialDelayMs: 1_000, maxDelayMs: 3_000, host: exec.host, hint: 'journalctl -u eventfold-db -n 50' },
+  );
+}
+
+async function currentRelease(exec: Executor): Promise<string | null> {
+  const r = await exec.run(read(['readlink', CURRENT], { okCodes: [0, 1] }));
+  return r.exitCode === 0 ? r.stdout.trim().split('/').pop() ?? null : null;
+}
+
+export async function releases(exec: Executor): Promise<string[]> {
+  const r = await exec.run(read(['ls', '-1t', RELEASES], { okCodes: [0, 2] }));
+  return r.exitCode === 0 ? r.stdout.split('\n').filter(Boolean) : [];
+}
+
+/** Points `current` at a release atomically (a new symlink renamed over the old one) and restarts. */
+export async function switchTo(exec: Executor, version: string): Promise<void> {
+  await exec.run(write(['ln', '-sfn', `${RELEASES}/${version}`, `${CURRENT}.new`]));
+  await exec.run(write(['mv', '-T', `${CURRENT}.new`, CURRENT]));
+  await exec.run(write(['systemctl', 'enable', 'eventfold-db.service']));
+  await exec.run(write(['systemctl', 'restart', 'eventfold-db.service'], { timeoutMs: 90_000 }));
+}
+
+/** The PRD's install section: user, directories, tools, config, unit. */
+export function installSteps(): Step<EventfoldConfig>[] {
+  return [
+    packagesStep('install.packages', ['nodejs']),
+    {
+      id: 'install.user',
+      title: 'System user and group eventfold',
+      async check({ exec }) {
+        const r = await exec.run(read(['getent', 'passwd', 'eventfold'], { okCodes: [0, 2] }));
+        return r.exitCode === 0 ? { done: true, reason: 'user eventfold exists' } : { done: false, reason: 'no user eventfold' };
+      },
+      async apply({ exec }) {
+        await exec.run(write(['useradd', '--system', '--user-group', '--home-dir', '/nonexistent', '--no-create-home', '--shell', '/usr/sbin/nologin', 'eventfold']));
+      },
+    },
+    {
+      id: 'install.dirs',
+      title: `Directories: ${DATA} owned by eventfold, ${RELEASES}, /etc/eventfold-db`,
+      async check({ exec }) {
+        const r = await exec.run(read(['stat', '-c', '%n %a %U:%G', DATA, RELEASES, '/etc/eventfold-db'], { okCodes: [0, 1] }));
+        const want = [`${DATA} 750 eventfold:eventfold`, `${RELEASES} 755 root:root`, '/etc/eventfold-db 750 root:eventfold'];
+        const have = r.stdout.trim().split('\n');
+        const wrong = want.filter((w) => !have.includes(w));
+        return wrong.length ? { done: false, reason: `want ${wrong.join(', ')}` } : { done: true, reason: 'owners and modes right' };
+      },
+      async apply({ exec }) {
+        const mountpoint = await exec.run(read(['mountpoint', '-q', DATA], { okCodes: [0, 1, 32] }));
+        if (mountpoint.exitCode !== 0 && !exec.dryRun) throw new RunbookError('precondition', `${DATA} is not a mount point: the log would land on the root disk`, { host: exec.host, hint: 'run the volume steps first: --from volume.format' });
+        await exec.run(write(['install', '-d', '-m', '0750', '-o', 'eventfold', '-g', 'eventfold', DATA]));
+        await exec.run(write(['install', '-d', '-m', '0755', '-o', 'root', '-g', 'root', OPT, RELEASES, `${OPT}/tools`, `${OPT}/tools/proto`]));
+        await exec.run(write(['install', '-d', '-m', '0750', '-o', 'root', '-g', 'eventfold', '/etc/eventfold-db']));
+      },
+    },
+    filesStep({
+      id: 'install.tools',
+      title: 'Host tools (health, backup, restore) in /opt/eventfold-db/tools',
+      doc: 'The bundled `eventfold-tools` (Node) and the gRPC protos it needs; run by the backup timer and by the smoke checks.',
+      files: () => [
+        { path: TOOLS, content: readAsset('dist/eventfold/eventfold-tools.mjs'), mode: '0755' },
+        { path: `${OPT}/tools/proto/eventfold.proto`, content: readAsset('lib/eventfold/proto/eventfold.proto'), mode: '0644' },
+        { path: `${OPT}/tools/proto/health.proto`, content: readAsset('lib/eventfold/proto/health.proto'), mode: '0644' },
+      ],
+    }),
+    filesStep({
+      id: 'install.config',
+      title: 'Server environment /etc/eventfold-db/eventfold-db.env',
+      files: (c) => [{ path: '/etc/eventfold-db/eventfold-db.env', content: serverEnv(c), mode: '0640', owner: 'root', group: 'eventfold', secret: Boolean(c.jwtSecret) }],
+    }),
+    filesStep({
+      id: 'install.unit',
+      title: 'systemd unit eventfold-db.service',
+      doc: '`Type=exec` (the server has no sd_notify), restart on failure after 2 s, `RequiresMountsFor=/data` plus a `mountpoint` check so it never starts on the root disk, `TimeoutStopSec=30s`, hardened (exposure 1.2 by `systemd-analyze security`), logs to journald.',
+      files: () => [{ path: '/etc/systemd/system/eventfold-db.service', content: readAsset('systemd/eventfold-db.service'), mode: '0644' }],
+      after: () => [write(['systemctl', 'daemon-reload'])],
+    }),
+  ];
+}
+
+function localSha(path: string): string {
+  try {
+    return createHash('sha256').update(readFileSync(path)).digest('hex');
+  } catch (e) {
+    throw new RunbookError('config', `cannot read RELEASE_FILE ${path}: ${(e as Error).message}`);
+  }
+}
+
+/** Deploys RELEASE_FILE as RELEASE_VERSION, gated by health; a release that fails rolls back by itself. */
+export function releaseStep(): Step<EventfoldConfig> {
+  return {
+    id: 'deploy.release',
+    title: 'Release deployed, running and healthy',
+    doc: 'Uploads the binary to `/opt/eventfold-db/releases/VERSION/` (SHA-256 checked on both sides), points `current` at it, restarts, and waits for gRPC health SERVING. If the new release does not become healthy, `current` goes back to the previous release, which is restarted, and the step fails saying so. Older releases beyond `KEEP_RELEASES` are removed.',
+    async check({ exec, config: c }) {
+      const cur = await currentRelease(exec);
+      if (!c.releaseVersion) {
+        if (!cur) throw new RunbookError('config', 'no release is installed and RELEASE_FILE/RELEASE_VERSION/RELEASE_SHA256 are not set', { host: exec.host, hint: 'set them in the env file' });
+        return { done: true, reason: `release ${cur} is current (no new release given)` };
+      }
+      if (cur !== c.releaseVersion) return { done: false, reason: cur ? `current is ${cur}, want ${c.releaseVersion}` : 'no release installed' };
+      const sha = await exec.run(read(['sha256sum', `${RELEASES}/${cur}/eventfold-db`], { okCodes: [0, 1] }));
+      if (sha.stdout.split(' ')[0] !== c.releaseSha256) return { done: false, reason: `${cur} on the host does not match RELEASE_SHA256` };
+      const active = await exec.run(read(['systemctl', 'is-active', 'eventfold-db.service'], { okCodes: [0, 3] }));
+      if (active.stdout.trim() !== 'active') return { done: false, reason: `eventfold-db.service is ${active.stdout.trim()}` };
+      if ((await exec.run(healthCmd())).exitCode !== 0) return { done: false, reason: 'health is not SERVING' };
+      return { done: true, reason: `${cur} is current, active and SERVING` };
+    },
+    async apply({ exec, config: c, log }) {
+      if (!c.releaseFile || !c.releaseVersion || !c.releaseSha256) throw new RunbookError('config', 'RELEASE_FILE, RELEASE_VERSION and RELEASE_SHA256 must all be set to deploy', { host: exec.host });
+      const got = localSha(c.releaseFile);
+      if (got !== c.releaseSha256) throw new RunbookError('precondition', `RELEASE_FILE ${c.releaseFile} has SHA-256 ${got}, not RELEASE_SHA256 ${c.releaseSha256}; refusing to deploy it`, { host: exec.host, hint: 'check the build artifact and its checksum' });
+      const previous = await currentRelease(exec);
+      const dir = `${RELEASES}/${c.releaseVersion}`;
+      const have = await exec.run(read(['sha256sum', `${dir}/eventfold-db`], { okCodes: [0, 1] }));
+      if (have.stdout.split(' ')[0] !== c.releaseSha256) {
+        log(`uploading ${c.releaseVersion} (${Math.round(readFileSync(c.releaseFile).length / 1024)} KiB)`);
+        await exec.run(write(['install', '-D', '-m', '0755', '-o', 'root', '-g', 'root', '/dev/stdin', `${dir}/eventfold-db.partial`], { stdin: readFileSync(c.releaseFile), summary: `upload ${c.releaseFile} to ${dir}/eventfold-db` }));
+        const up = await exec.run(read(['sha256sum', `${dir}/eventfold-db.partial`], { okCodes: [0, 1] }));
+        if (!exec.dryRun && up.stdout.split(' ')[0] !== c.releaseSha256) {
+          await exec.run(write(['rm', '-f', `${dir}/eventfold-db.partial`]));
+          throw new RunbookError('stepFailed', `the uploaded release does not match RELEASE_SHA256 (got ${up.stdout.split(' ')[0]})`, { host: exec.host, hint: 're-run; if it repeats, check the transfer path' });
+        }
+        await exec.run(write(['mv', '-f', `${dir}/eventfold-db.partial`, `${dir}/eventfold-db`]));
+      }
+      await switchTo(exec, c.releaseVersion);
+      if (exec.dryRun) return;
+      try {
+        await waitHealthy(exec);
+      } catch (err) {
+        if (!previous || previous === c.releaseVersion) throw new RunbookError('stepFailed', `release ${c.releaseVersion} did not become healthy and there is no previous release to go back to: ${(err as Error).message}`, { host: exec.host, hint: 'journalctl -u eventfold-db -n 100' });
+        log(`release ${c.releaseVersion} failed its health check; rolling back to ${previous}`);
+        await switchTo(exec, previous);
+        await waitHealthy(exec);
+        throw new RunbookError('stepFailed', `release ${c.releaseVersion} did not become healthy; rolled back to ${previous}, which is SERVING`, { host: exec.host, hint: `journalctl -u eventfold-db -n 100 (the failed release stays in ${dir})` });
+      }
+      const all = await releases(exec);
+      for (const old of all.slice(c.keepReleases)) if (old !== c.releaseVersion && old !== previous) await exec.run(write(['rm', '-rf', '--', `${RELEASES}/${old}`]));
+    },
+  };
+}
+
+/** Rollback: switch `current` to the previous (or a named) release and prove it healthy. */
+export function rollbackStep(): Step<EventfoldConfig> {
+  let target = '';
+  return {
+    id: 'rollback.switch',
+    title: 'Switch to the previous release',
+    destructive: 'restarts EventfoldDB on another release',
+    async check({ exec, config: c }) {
+      const cur = await currentRelease(exec);
+      const all = (await releases(exec)).filter((r) => r !== cur);
+      target = c.rollbackTo === 'previous' ? all[0] ?? '' : c.rollbackTo;
+      if (!target) throw new RunbookError('precondition', 'there is no other release to roll back to', { host: exec.host });
+      if (c.rollbackTo !== 'previous' && !(await releases(exec)).includes(target)) throw new RunbookError('precondition', `release ${target} is not installed (have: ${(await releases(exec)).join(', ')})`, { host: exec.host });
+      return { done: false, reason: `current is ${cur}, rolling back to ${target}` };
+    },
+    async apply({ exec }) {
+      await switchTo(exec, target);
+      if (!exec.dryRun) await waitHealthy(exec);
+    },
+    async verify({ exec }) {
+      if ((await currentRelease(exec)) !== target) throw new RunbookError('stepFailed', `current is not ${target} after the switch`, { host: exec.host });
+    },
+  };
+}

@@ -1,0 +1,65 @@
+import type { Runbook } from '../../lib/engine/types.ts';
+import { readAsset, renderAsset } from '../../lib/core/assets.ts';
+import { eventfoldConfig, type EventfoldConfig } from './config.ts';
+import { installSteps, releaseStep, rollbackStep, serverEnv } from './deploy.ts';
+import { backupEnv, backupSteps, firewallRules, firewallSteps, restoreSteps, smokeSteps } from './operations.ts';
+import { volumeSteps } from './volume.ts';
+
+const SEED = 'eventfold-db-oci-arm-prd016.md';
+
+const DEVIATIONS = [
+  'PRD 016 drafts `Type=notify` with a watchdog; EventfoldDB has no sd_notify, so such a unit never becomes ready. The unit is `Type=exec`.',
+  'The PRD points `ExecStart` at `/opt/eventfold-db/eventfold-db`; releases live under `/opt/eventfold-db/releases/VERSION/` with a `current` symlink so a rollback is one switch.',
+  'If `/data` is not mounted the server creates an empty log on the root disk; the unit has `RequiresMountsFor=/data` and an `ExecStartPre` mount-point check.',
+  'Health is the standard gRPC health service on 2113 (no HTTP endpoint); metrics are plain HTTP `GET /metrics` on 9090.',
+  'The PRD says a hot copy is safe only through a volume snapshot; the log format makes a byte prefix that ends on a batch boundary a consistent snapshot, so backups are hot, incremental, cut at the last whole batch with every CRC verified.',
+];
+
+const assets = (c: EventfoldConfig) => [
+  { kind: 'systemd' as const, path: 'eventfold-db.service', content: readAsset('systemd/eventfold-db.service') },
+  { kind: 'systemd' as const, path: 'eventfold-backup.service', content: readAsset('systemd/eventfold-backup.service') },
+  { kind: 'systemd' as const, path: 'eventfold-backup.timer', content: renderAsset('systemd/eventfold-backup.timer', { BACKUP_SCHEDULE: c.backupSchedule }) },
+  // Checked on its own here with a stand-in of the base table it extends.
+  { kind: 'nftables' as const, path: '20-eventfold-db.nft', content: `table inet runbook {\n\tchain services {\n\t}\n}\n${firewallRules(c)}` },
+  { kind: 'text' as const, path: '/etc/eventfold-db/eventfold-db.env', content: serverEnv(c) },
+  { kind: 'text' as const, path: '/etc/eventfold-db/backup.env', content: backupEnv(c) },
+];
+
+export const bringUp: Runbook<EventfoldConfig> = {
+  name: 'eventfold-db',
+  title: 'EventfoldDB on an A1 Flex: volume, install, deploy, firewall, backups',
+  seed: SEED,
+  summary: 'Takes a base host to a running, firewalled, backed-up EventfoldDB: the block volume as ext4 at /data (never reformatting one with data), the eventfold user, the hardened unit, a release deployed behind a health gate that rolls itself back, nftables for 2113/9090, and the incremental backup timer.',
+  deviations: DEVIATIONS,
+  config: eventfoldConfig,
+  steps: () => [...volumeSteps(), ...installSteps(), releaseStep(), ...firewallSteps(), ...backupSteps()],
+  assets,
+};
+
+export const rollback: Runbook<EventfoldConfig> = {
+  name: 'eventfold-db.rollback',
+  title: 'EventfoldDB: roll back to the previous (or a named) release',
+  seed: SEED,
+  summary: 'Points `current` at the previous release (or `ROLLBACK_TO`), restarts, and waits for health SERVING.',
+  config: eventfoldConfig,
+  steps: () => [rollbackStep()],
+};
+
+export const restore: Runbook<EventfoldConfig> = {
+  name: 'eventfold-db.restore',
+  title: 'EventfoldDB: restore the newest backup',
+  seed: SEED,
+  summary: 'Verifies the manifest chain and every object before touching the host, then stops the server, keeps the current log aside, puts the restored log in place, starts, and proves ReadAll returns the backed-up events in the same order.',
+  deviations: DEVIATIONS,
+  config: eventfoldConfig,
+  steps: restoreSteps,
+};
+
+export const smoke: Runbook<EventfoldConfig> = {
+  name: 'eventfold-db.smoke',
+  title: 'EventfoldDB: smoke checks (the PRD\'s acceptance criteria)',
+  seed: SEED,
+  summary: 'Health SERVING, ReadAll within 2 s, metrics reachable, the journal holds the log, and kill -9 brings the server back within 10 s with a restart count above 0.',
+  config: eventfoldConfig,
+  steps: smokeSteps,
+};

@@ -1,0 +1,213 @@
+import { read, write } from '../../lib/core/cmd.ts';
+import { readAsset, renderAsset } from '../../lib/core/assets.ts';
+import { RunbookError } from '../../lib/core/errors.ts';
+import { waitFor } from '../../lib/core/wait.ts';
+import type { Executor } from '../../lib/exec/types.ts';
+import type { Step } from '../../lib/engine/types.ts';
+import { filesStep } from '../../lib/steps/common.ts';
+import { nftablesStep } from '../../lib/steps/nftables.ts';
+import { type EventfoldConfig, LOG, TOOLS } from './config.ts';
+import { healthCmd, waitHealthy } from './deploy.ts';
+
+const v4 = (l: string[]) => l.filter((c) => !c.includes(':'));
+const elements = (l: string[]) => (l.length ? `elements = { ${l.join(', ')} }` : '');
+
+export const firewallRules = (c: EventfoldConfig) => renderAsset('nftables/eventfold-db.nft', { APP_V4_ELEMENTS: elements(v4(c.appCidrs)), MON_V4_ELEMENTS: elements(v4(c.monitoringCidrs)) });
+
+/** The OCI security-list ingress rules that mirror the host firewall (for `oci network security-list update`). */
+export function securityListRules(c: EventfoldConfig): object[] {
+  const rule = (source: string, port: number, description: string) => ({ protocol: '6', source, sourceType: 'CIDR_BLOCK', isStateless: false, description, tcpOptions: { destinationPortRange: { min: port, max: port } } });
+  return [...c.appCidrs.map((s) => rule(s, 2113, 'EventfoldDB gRPC from the application subnet')), ...c.monitoringCidrs.map((s) => rule(s, 9090, 'EventfoldDB metrics from the monitoring subnet'))];
+}
+
+export function firewallSteps(): Step<EventfoldConfig>[] {
+  return [
+    nftablesStep({
+      id: 'firewall.nftables',
+      title: 'Firewall: 2113 from the application subnet, 9090 from monitoring',
+      doc: 'Adds `/etc/nftables.d/20-eventfold-db.nft` to the base host\'s table (SSH from the operator CIDRs stays as base-host set it; everything else stays dropped). Needs base-host first: without its table the candidate ruleset does not check.',
+      file: '20-eventfold-db.nft',
+      content: firewallRules,
+    }),
+    {
+      id: 'firewall.oci-rules',
+      title: 'OCI security-list rules to match (printed)',
+      doc: 'Prints the ingress rules for the subnet\'s security list, to apply with `oci network security-list update --ingress-security-rules file://rules.json` (with the SSH rule for the operator CIDRs). The host firewall above is enforced either way.',
+      async check({ log, config }) {
+        log(JSON.stringify(securityListRules(config)));
+        return { done: true, reason: 'printed above; the host firewall is enforced either way' };
+      },
+      async apply() {},
+    },
+  ];
+}
+
+export function backupEnv(c: EventfoldConfig): string {
+  return renderAsset('systemd/eventfold-backup.env', {
+    BACKUP_BUCKET: c.bucket,
+    BACKUP_PREFIX: c.prefix,
+    BACKUP_RETENTION_DAYS: String(c.retentionDays),
+    BACKUP_FULL_EVERY_DAYS: String(c.fullEveryDays),
+    OCI_CLI_AUTH: c.ociAuth,
+  });
+}
+
+export function backupSteps(): Step<EventfoldConfig>[] {
+  return [
+    filesStep({
+      id: 'backup.units',
+      title: 'Backup service, timer and settings',
+      doc: 'A oneshot service that runs `eventfold-tools backup` (incremental, silent on success) and a timer on `BACKUP_SCHEDULE`.',
+      files: (c) => [
+        { path: '/etc/eventfold-db/backup.env', content: backupEnv(c), mode: '0640', owner: 'root', group: 'eventfold' },
+        { path: '/etc/systemd/system/eventfold-backup.service', content: readAsset('systemd/eventfold-backup.service'), mode: '0644' },
+        { path: '/etc/systemd/system/eventfold-backup.timer', content: renderAsset('systemd/eventfold-backup.timer', { BACKUP_SCHEDULE: c.backupSchedule }), mode: '0644' },
+      ],
+      after: () => [write(['systemctl', 'daemon-reload'])],
+    }),
+    {
+      id: 'backup.timer',
+      title: 'Backup timer enabled and waiting',
+      async check({ exec }) {
+        const e = await exec.run(read(['systemctl', 'is-enabled', 'eventfold-backup.timer'], { okCodes: [0, 1] }));
+        const a = await exec.run(read(['systemctl', 'is-active', 'eventfold-backup.timer'], { okCodes: [0, 3] }));
+        return e.stdout.trim() === 'enabled' && a.stdout.trim() === 'active' ? { done: true, reason: 'enabled and active' } : { done: false, reason: `timer is ${e.stdout.trim()}/${a.stdout.trim()}` };
+      },
+      async apply({ exec }) {
+        await exec.run(write(['systemctl', 'enable', '--now', 'eventfold-backup.timer']));
+      },
+    },
+  ];
+}
+
+/** Restore: verify everything first, then stop, keep the current log aside, swap, start, prove. */
+export function restoreSteps(): Step<EventfoldConfig>[] {
+  const staged = `${LOG}.restore`;
+  let expected = '';
+  let aside = '';
+  return [
+    {
+      id: 'restore.fetch',
+      title: 'Fetch and verify the newest backup (host untouched)',
+      doc: 'Downloads the newest manifest and every segment it lists, checks each size and SHA-256, rebuilds the log beside the live one and verifies every batch CRC and the last position. Any missing or corrupt object stops here, before the server is touched.',
+      async check() {
+        return { done: false, reason: 'a restore always fetches' };
+      },
+      async apply({ exec, log }) {
+        await exec.run(write(['rm', '-f', staged]));
+        const r = await exec.run(write(['runuser', '-u', 'eventfold', '--', 'env', 'HOME=/var/lib/eventfold-backup', 'node', TOOLS, 'restore', '--config', '/etc/eventfold-db/backup.env', '--out', staged], { timeoutMs: 6 * 3600_000 }));
+        if (!exec.dryRun) log(r.stdout.trim());
+      },
+      async verify({ exec }) {
+        const v = await exec.run(read(['node', TOOLS, 'verify-log', staged]));
+        expected = (JSON.parse(v.stdout) as { digest: string }).digest;
+      },
+    },
+    {
+      id: 'restore.swap',
+      title: 'Stop the server, keep the current log aside, put the restored log in place',
+      destructive: 'stops EventfoldDB and replaces its live log (the current one is kept beside it, never deleted)',
+      async check() {
+        return { done: false, reason: 'restore requested' };
+      },
+      async apply({ exec, log }) {
+        await exec.run(write(['systemctl', 'stop', 'eventfold-db.service'], { timeoutMs: 90_000 }));
+        const cur = await exec.run(read(['test', '-e', LOG], { okCodes: [0, 1] }));
+        if (cur.exitCode === 0) {
+          aside = `${LOG}.before-restore-${new Date().toISOString().replace(/[:.]/g, '')}`;
+          await exec.run(write(['mv', '-n', LOG, aside]));
+          log(`the previous log is kept at ${aside}`);
+        }
+        await exec.run(write(['mv', '-n', staged, LOG]));
+        await exec.run(write(['chown', 'eventfold:eventfold', LOG]));
+        await exec.run(write(['systemctl', 'start', 'eventfold-db.service'], { timeoutMs: 90_000 }));
+        if (!exec.dryRun) await waitHealthy(exec);
+      },
+      async verify({ exec }) {
+        const r = await exec.run(read(['node', TOOLS, 'read-all', '--deadline', '10000']));
+        const got = JSON.parse(r.stdout) as { digest: string; events: number };
+        if (got.digest !== expected) throw new RunbookError('stepFailed', `ReadAll after the restore does not match the backup (${got.events} events)`, { host: exec.host, hint: `the previous log is at ${aside || 'nowhere (there was none)'}` });
+      },
+    },
+  ];
+}
+
+async function nrestarts(exec: Executor): Promise<number> {
+  const r = await exec.run(read(['systemctl', 'show', '-p', 'NRestarts', '--value', 'eventfold-db.service']));
+  return Number(r.stdout.trim());
+}
+
+/** The PRD's acceptance checks as read-only steps (kill -9 is the one that acts). */
+export function smokeSteps(): Step<EventfoldConfig>[] {
+  const ok = (reason: string) => ({ done: true as const, reason });
+  return [
+    {
+      id: 'smoke.health',
+      title: 'gRPC health is SERVING',
+      async check({ exec }) {
+        const r = await exec.run(healthCmd());
+        if (r.exitCode !== 0) throw new RunbookError('stepFailed', `health: ${r.stderr.trim()}`, { host: exec.host, hint: 'journalctl -u eventfold-db -n 50' });
+        return ok('SERVING');
+      },
+      async apply() {},
+    },
+    {
+      id: 'smoke.read-all',
+      title: 'ReadAll answers within 2 s',
+      async check({ exec }) {
+        const r = await exec.run(read(['node', TOOLS, 'read-all', '--deadline', '2000'], { okCodes: [0, 1] }));
+        if (r.exitCode !== 0) throw new RunbookError('stepFailed', `ReadAll: ${r.stderr.trim()}`, { host: exec.host });
+        const j = JSON.parse(r.stdout) as { events: number; ms: number };
+        return ok(`${j.events} events in ${j.ms} ms`);
+      },
+      async apply() {},
+    },
+    {
+      id: 'smoke.metrics',
+      title: 'Metrics reachable on 9090',
+      async check({ exec }) {
+        const r = await exec.run(read(['node', '-e', 'fetch("http://127.0.0.1:9090/metrics").then(r=>r.text()).then(t=>{process.stdout.write(t)},e=>{console.error(e.message);process.exit(1)})'], { okCodes: [0, 1] }));
+        if (r.exitCode !== 0 || !/^eventfold_/m.test(r.stdout)) throw new RunbookError('stepFailed', `metrics: ${r.stderr.trim() || 'no eventfold_ series'}`, { host: exec.host });
+        return ok(`${r.stdout.split('\n').filter((l) => /^eventfold_/.test(l)).length} eventfold_ series`);
+      },
+      async apply() {},
+    },
+    {
+      id: 'smoke.journal',
+      title: 'The journal holds the server\'s log lines',
+      async check({ exec }) {
+        const r = await exec.run(read(['journalctl', '-u', 'eventfold-db.service', '-n', '20', '--no-pager', '-o', 'cat']));
+        if (!/eventfold_db/.test(r.stdout)) throw new RunbookError('stepFailed', 'no eventfold_db lines in the journal', { host: exec.host });
+        return ok('log lines present');
+      },
+      async apply() {},
+    },
+    {
+      id: 'smoke.kill-restart',
+      title: 'kill -9 of the server: systemd restarts it within 10 s',
+      destructive: 'kills the running server with SIGKILL (acknowledged writes are fsynced, so nothing is lost)',
+      async check() {
+        return { done: false, reason: 'the kill test always runs' };
+      },
+      async apply({ exec, log }) {
+        const before = await nrestarts(exec);
+        const pid = (await exec.run(read(['systemctl', 'show', '-p', 'MainPID', '--value', 'eventfold-db.service']))).stdout.trim();
+        if (!/^[1-9]\d*$/.test(pid)) throw new RunbookError('precondition', 'eventfold-db.service has no main process', { host: exec.host });
+        const t0 = Date.now();
+        await exec.run(write(['kill', '-9', pid]));
+        if (exec.dryRun) return;
+        await waitFor(
+          async () => {
+            const n = await nrestarts(exec);
+            const active = (await exec.run(read(['systemctl', 'is-active', 'eventfold-db.service'], { okCodes: [0, 3] }))).stdout.trim();
+            return n > before && active === 'active' ? { done: true, value: undefined } : { done: false, reason: `${active}, NRestarts ${n}` };
+          },
+          { what: 'restart after kill -9', deadlineMs: 10_000, initialDelayMs: 250, maxDelayMs: 1_000, host: exec.host },
+        );
+        log(`restarted by systemd in ${((Date.now() - t0) / 1000).toFixed(1)} s (NRestarts ${await nrestarts(exec)})`);
+        await waitHealthy(exec, 30_000);
+      },
+      async verify() {},
+    },
+  ];
+}
