@@ -34,7 +34,13 @@ fi
 
 mkdir -p "$cache"
 work="$(mktemp -d "$cache/.build-$key.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
+# An interrupted root-mode build can leave /proc or /sys mounted inside the tree: unmount those
+# before removing it, and never cross into another filesystem while removing.
+cleanup() {
+  awk -v w="$work/" 'index($2, w) == 1 { print $2 }' /proc/mounts | sort -r | while read -r m; do umount -l "$m" || true; done
+  rm -rf --one-file-system "$work"
+}
+trap cleanup EXIT
 
 # Foreign binaries run through qemu-user-static; binfmt_misc may need mounting in a fresh VM.
 if [ ! -e /proc/sys/fs/binfmt_misc/register ]; then
@@ -45,7 +51,10 @@ update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 || true
 
 pkgs="$(grep -Ev '^\s*(#|$)' "$here/packages.txt" | paste -sd, -)"
 say "mmdebstrap bookworm arm64 ($(tr ',' '\n' <<<"$pkgs" | wc -l) packages)"
+# The initramfs only needs the virtio drivers and ext4: building it with every module takes
+# minutes per regeneration under emulation, and dpkg triggers regenerate it several times.
 mmdebstrap --quiet --arch=arm64 --variant=apt --mode=root --include="$pkgs" \
+  --essential-hook='mkdir -p "$1/etc/initramfs-tools/conf.d" "$1/usr/share/initramfs-tools/modules.d"; echo MODULES=list > "$1/etc/initramfs-tools/conf.d/runbook-vm"; printf "%s\n" virtio_pci virtio_mmio virtio_blk virtio_net virtio_rng ext4 > "$1/usr/share/initramfs-tools/modules.d/runbook-vm"' \
   --customize-hook='echo "LABEL=rootfs / ext4 defaults,errors=remount-ro 0 1" > "$1/etc/fstab"' \
   --customize-hook="cp '$here/image/90-runbook-vm.cfg' \"\$1/etc/cloud/cloud.cfg.d/\"" \
   --customize-hook="cp '$here/image/20-wired.network' \"\$1/etc/systemd/network/\"" \
