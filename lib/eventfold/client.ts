@@ -2,27 +2,22 @@
 // Every call carries a deadline.
 import * as grpc from '@grpc/grpc-js';
 import * as loader from '@grpc/proto-loader';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-/** The .proto files: beside this module in the source tree, beside the script in a bundle. */
-export function protoDir(): string {
-  const candidates = [join(dirname(fileURLToPath(import.meta.url)), 'proto'), join(dirname(process.argv[1] ?? '.'), 'proto')];
-  const found = candidates.find((d) => existsSync(join(d, 'eventfold.proto')));
-  if (!found) throw new Error(`eventfold.proto not found in ${candidates.join(' or ')}`);
-  return found;
-}
+import protobuf from 'protobufjs';
+import { eventfoldProto, healthProto } from './protos.ts';
 
 const OPTS: loader.Options = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
 
+function definition(text: string): loader.PackageDefinition {
+  const root = protobuf.parse(text, { keepCase: true }).root;
+  return loader.fromJSON(root.toJSON(), OPTS);
+}
+
 export function loadPackages(): { eventfold: Any; health: Any } {
-  const dir = protoDir();
-  const ef = grpc.loadPackageDefinition(loader.loadSync(join(dir, 'eventfold.proto'), OPTS)) as Any;
-  const h = grpc.loadPackageDefinition(loader.loadSync(join(dir, 'health.proto'), OPTS)) as Any;
+  const ef = grpc.loadPackageDefinition(definition(eventfoldProto())) as Any;
+  const h = grpc.loadPackageDefinition(definition(healthProto())) as Any;
   return { eventfold: ef.eventfold, health: h.grpc.health.v1 };
 }
 

@@ -82,18 +82,16 @@ export function installSteps(): Step<EventfoldConfig>[] {
         const mountpoint = await exec.run(read(['mountpoint', '-q', DATA], { okCodes: [0, 1, 32] }));
         if (mountpoint.exitCode !== 0 && !exec.dryRun) throw new RunbookError('precondition', `${DATA} is not a mount point: the log would land on the root disk`, { host: exec.host, hint: 'run the volume steps first: --from volume.format' });
         await exec.run(write(['install', '-d', '-m', '0750', '-o', 'eventfold', '-g', 'eventfold', DATA]));
-        await exec.run(write(['install', '-d', '-m', '0755', '-o', 'root', '-g', 'root', OPT, RELEASES, `${OPT}/tools`, `${OPT}/tools/proto`]));
+        await exec.run(write(['install', '-d', '-m', '0755', '-o', 'root', '-g', 'root', OPT, RELEASES, `${OPT}/tools`]));
         await exec.run(write(['install', '-d', '-m', '0750', '-o', 'root', '-g', 'eventfold', '/etc/eventfold-db']));
       },
     },
     filesStep({
       id: 'install.tools',
       title: 'Host tools (health, backup, restore) in /opt/eventfold-db/tools',
-      doc: 'The bundled `eventfold-tools` (Node) and the gRPC protos it needs; run by the backup timer and by the smoke checks.',
+      doc: 'The bundled `eventfold-tools` (Node 18+, one file with its gRPC protos inlined); run by the backup timer and by the smoke checks.',
       files: () => [
         { path: TOOLS, content: readAsset('dist/eventfold/eventfold-tools.mjs'), mode: '0755' },
-        { path: `${OPT}/tools/proto/eventfold.proto`, content: readAsset('lib/eventfold/proto/eventfold.proto'), mode: '0644' },
-        { path: `${OPT}/tools/proto/health.proto`, content: readAsset('lib/eventfold/proto/health.proto'), mode: '0644' },
       ],
     }),
     filesStep({
