@@ -12,6 +12,18 @@ import { DATA, type EventfoldConfig, OPT, TOOLS } from './config.ts';
 
 const RELEASES = `${OPT}/releases`;
 const CURRENT = `${OPT}/current`;
+const PREVIOUS = `${OPT}/previous`;
+
+async function link(exec: Executor, path: string): Promise<string | null> {
+  const r = await exec.run(read(['readlink', path], { okCodes: [0, 1] }));
+  return r.exitCode === 0 ? r.stdout.trim().split('/').pop() ?? null : null;
+}
+
+/** Records which release a rollback goes back to. */
+async function setPrevious(exec: Executor, version: string): Promise<void> {
+  await exec.run(write(['ln', '-sfn', `${RELEASES}/${version}`, `${PREVIOUS}.new`]));
+  await exec.run(write(['mv', '-T', `${PREVIOUS}.new`, PREVIOUS]));
+}
 
 export function serverEnv(c: EventfoldConfig): string {
   return renderAsset('systemd/eventfold-db.env', {
@@ -35,10 +47,7 @@ export async function waitHealthy(exec: Executor, deadlineMs = 45_000): Promise<
   );
 }
 
-async function currentRelease(exec: Executor): Promise<string | null> {
-  const r = await exec.run(read(['readlink', CURRENT], { okCodes: [0, 1] }));
-  return r.exitCode === 0 ? r.stdout.trim().split('/').pop() ?? null : null;
-}
+const currentRelease = (exec: Executor) => link(exec, CURRENT);
 
 export async function releases(exec: Executor): Promise<string[]> {
   const r = await exec.run(read(['ls', '-1t', RELEASES], { okCodes: [0, 2] }));
@@ -50,6 +59,8 @@ export async function switchTo(exec: Executor, version: string): Promise<void> {
   await exec.run(write(['ln', '-sfn', `${RELEASES}/${version}`, `${CURRENT}.new`]));
   await exec.run(write(['mv', '-T', `${CURRENT}.new`, CURRENT]));
   await exec.run(write(['systemctl', 'enable', 'eventfold-db.service']));
+  // A release that crash-looped may have hit the start limit; a deliberate switch starts afresh.
+  await exec.run(write(['systemctl', 'reset-failed', 'eventfold-db.service'], { okCodes: [0, 1, 5] }));
   await exec.run(write(['systemctl', 'restart', 'eventfold-db.service'], { timeoutMs: 90_000 }));
 }
 
@@ -165,6 +176,7 @@ export function releaseStep(): Step<EventfoldConfig> {
         await waitHealthy(exec);
         throw new RunbookError('stepFailed', `release ${c.releaseVersion} did not become healthy; rolled back to ${previous}, which is SERVING`, { host: exec.host, hint: `journalctl -u eventfold-db -n 100 (the failed release stays in ${dir})` });
       }
+      if (previous && previous !== c.releaseVersion) await setPrevious(exec, previous);
       const all = await releases(exec);
       for (const old of all.slice(c.keepReleases)) if (old !== c.releaseVersion && old !== previous) await exec.run(write(['rm', '-rf', '--', `${RELEASES}/${old}`]));
     },
@@ -180,15 +192,16 @@ export function rollbackStep(): Step<EventfoldConfig> {
     destructive: 'restarts EventfoldDB on another release',
     async check({ exec, config: c }) {
       const cur = await currentRelease(exec);
-      const all = (await releases(exec)).filter((r) => r !== cur);
-      target = c.rollbackTo === 'previous' ? all[0] ?? '' : c.rollbackTo;
-      if (!target) throw new RunbookError('precondition', 'there is no other release to roll back to', { host: exec.host });
+      target = c.rollbackTo === 'previous' ? (await link(exec, PREVIOUS)) ?? '' : c.rollbackTo;
+      if (!target || target === cur) throw new RunbookError('precondition', `there is no other release to roll back to (current ${cur}, previous ${target || 'none'})`, { host: exec.host, hint: 'name one with ROLLBACK_TO=VERSION' });
       if (c.rollbackTo !== 'previous' && !(await releases(exec)).includes(target)) throw new RunbookError('precondition', `release ${target} is not installed (have: ${(await releases(exec)).join(', ')})`, { host: exec.host });
       return { done: false, reason: `current is ${cur}, rolling back to ${target}` };
     },
     async apply({ exec }) {
+      const from = await currentRelease(exec);
       await switchTo(exec, target);
       if (!exec.dryRun) await waitHealthy(exec);
+      if (from) await setPrevious(exec, from);
     },
     async verify({ exec }) {
       if ((await currentRelease(exec)) !== target) throw new RunbookError('stepFailed', `current is not ${target} after the switch`, { host: exec.host });

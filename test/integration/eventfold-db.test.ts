@@ -1,0 +1,176 @@
+// EventfoldDB on a real ARM64 VM, the PRD's acceptance criteria end to end: fresh VM with
+// cloud-init -> bring-up -> append -> backup -> append -> incremental backup uploads only the new
+// bytes -> disk loss -> restore -> ReadAll identical -> kill -9 -> reboot -> firewall -> a bad
+// release rolls back. The server is the test stand-in; the OCI CLI is the test stand-in.
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EventfoldClient, type Recorded } from '../../lib/eventfold/client.ts';
+import { bootVm, testKey, type Vm } from '../vm/vm.ts';
+import { ROOT, envFile, explain, runOn, runbook } from './runbook-cli.ts';
+
+const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
+const work = mkdtempSync(join(tmpdir(), 'ef-releases-'));
+const release = (name: string, content: Buffer | string) => {
+  const p = join(work, name);
+  writeFileSync(p, content, { mode: 0o755 });
+  return { file: p, sha: sha(p) };
+};
+const standin = readFileSync(join(ROOT, 'dist/standins/eventfold-db'));
+const v1 = release('v1', standin);
+const v2 = release('v2', Buffer.concat([standin, Buffer.from('\n// release 2\n')]));
+const broken = release('broken', '#!/bin/sh\necho "eventfold_db: fatal: cannot start" >&2\nexit 1\n');
+
+const BUCKET = 'eventfold-backups';
+const baseEnv = () => envFile({ ADMIN_USER: 'admin', ADMIN_SSH_KEYS: testKey().publicKey, OPERATOR_CIDRS: '10.0.2.2/32', SWAP_SIZE_MB: '0' });
+const efEnv = (r: { file: string; sha: string }, version: string, extra: Record<string, string> = {}) =>
+  envFile({
+    RELEASE_FILE: r.file,
+    RELEASE_VERSION: version,
+    RELEASE_SHA256: r.sha,
+    // Forwarded connections reach the guest from the user-network gateway: the app subnet
+    // admits it, the monitoring subnet does not.
+    APP_CIDRS: '10.0.2.2/32',
+    MONITORING_CIDRS: '192.0.2.0/24',
+    BACKUP_BUCKET: BUCKET,
+    BACKUP_PREFIX: 'eventfold/prd016',
+    BACKUP_SCHEDULE: 'daily',
+    ...extra,
+  });
+
+describe('EventfoldDB on an ARM64 VM', () => {
+  let vm: Vm;
+  let client: EventfoldClient;
+  const env1 = efEnv(v1, '1.0.0');
+  let beforeLoss: Recorded[] = [];
+  const stream = randomUUID();
+  const as = (argv: string[]) => vm.ssh(['sudo', 'runuser', '-u', 'eventfold', '--', 'env', 'HOME=/var/lib/eventfold-backup', ...argv]);
+  const append = async (n: number) => {
+    for (let i = 0; i < n; i++) await client.append(stream, { any: {} }, [{ event_id: randomUUID(), event_type: 'Ledger.Posted', payload: Buffer.from(`entry ${i}`) }]);
+  };
+
+  beforeAll(async () => {
+    const ud = await runbook(['user-data', 'base-host', '--env', baseEnv()]);
+    expect(ud.exitCode, ud.stderr).toBe(0);
+    vm = await bootVm({ name: 'eventfold', userData: ud.stdout, sshUser: 'admin', extraDisks: [{ sizeMiB: 512 }], forwards: [2113, 9090] });
+    await vm.waitForCloudInit();
+    // The OCI CLI stand-in, where the real CLI would be installed.
+    const oci = await vm.ssh(['sudo', 'install', '-D', '-m', '0755', '/dev/stdin', '/usr/local/lib/oci-standin/oci.mjs'], { input: readFileSync(join(ROOT, 'dist/standins/oci.mjs'), 'utf8') });
+    expect(oci.exitCode, oci.stderr).toBe(0);
+    const wrapper = '#!/bin/sh\n# OCI CLI test stand-in (not the product)\nexport OCI_STANDIN_ROOT="${OCI_STANDIN_ROOT:-$HOME/.oci-standin}"\nexec node /usr/local/lib/oci-standin/oci.mjs "$@"\n';
+    expect((await vm.ssh(['sudo', 'install', '-m', '0755', '/dev/stdin', '/usr/local/bin/oci'], { input: wrapper })).exitCode).toBe(0);
+    client = new EventfoldClient(`127.0.0.1:${vm.hostPorts[2113]}`, { deadlineMs: 10_000 });
+  }, 900_000);
+
+  afterAll(async () => {
+    client?.close();
+    await vm?.stop();
+  });
+
+  it('brings a fresh VM to a running EventfoldDB on the block volume', async () => {
+    const r = await runOn(vm, 'eventfold-db', env1, ['--yes'], 'admin');
+    expect(r.exitCode, explain(r)).toBe(0);
+    expect((await vm.ssh(['systemctl', 'is-active', 'eventfold-db.service'])).stdout.trim()).toBe('active');
+    expect((await vm.ssh(['findmnt', '-n', '-o', 'SOURCE,FSTYPE', '/data'])).stdout.trim()).toBe('/dev/vdb ext4');
+    expect((await vm.ssh(['grep', '-c', '^UUID=.* /data ext4', '/etc/fstab'])).stdout.trim()).toBe('1');
+    expect((await vm.ssh(['readlink', '/opt/eventfold-db/current'])).stdout.trim()).toBe('/opt/eventfold-db/releases/1.0.0');
+  }, 900_000);
+
+  it('a re-run changes nothing, and a dry-run plans no write', async () => {
+    const r = await runOn(vm, 'eventfold-db', env1, [], 'admin');
+    expect(r.exitCode, explain(r)).toBe(0);
+    expect(r.of('step-changed')).toEqual([]);
+    const d = await runOn(vm, 'eventfold-db', env1, ['--dry-run'], 'admin');
+    expect(d.exitCode, explain(d)).toBe(0);
+    expect(d.of('write-planned')).toEqual([]);
+  }, 600_000);
+
+  it('the firewall admits gRPC from the app subnet and refuses metrics from outside the monitoring subnet', async () => {
+    expect(await client.health()).toBe('SERVING');
+    const metrics = await fetch(`http://127.0.0.1:${vm.hostPorts[9090]}/metrics`, { signal: AbortSignal.timeout(5_000) }).then(
+      () => 'answered',
+      () => 'refused',
+    );
+    expect(metrics).toBe('refused');
+    expect((await vm.ssh(['sudo', 'nft', 'list', 'chain', 'inet', 'runbook', 'services'])).stdout).toMatch(/tcp dport 2113 ip saddr @eventfold_app_v4 accept/);
+  }, 120_000);
+
+  it('backs up hot, silently, then uploads only what was appended', async () => {
+    await append(30);
+    expect((await vm.ssh(['sudo', 'install', '-d', '-o', 'eventfold', '-g', 'eventfold', '-m', '0700', '/var/lib/eventfold-backup'])).exitCode).toBe(0);
+    expect((await as(['oci', 'os', 'bucket', 'create', '--name', BUCKET, '--compartment-id', 'ocid1.compartment.oc1..test'])).exitCode).toBe(0);
+    const run1 = await vm.ssh(['sudo', 'systemctl', 'start', 'eventfold-backup.service'], { timeoutMs: 300_000 });
+    expect(run1.exitCode, run1.stderr).toBe(0);
+    const size1 = Number((await vm.ssh(['stat', '-c', '%s', '/data/eventfold.log'])).stdout);
+    await append(12);
+    const size2 = Number((await vm.ssh(['stat', '-c', '%s', '/data/eventfold.log'])).stdout);
+    expect((await vm.ssh(['sudo', 'systemctl', 'start', 'eventfold-backup.service'], { timeoutMs: 300_000 })).exitCode).toBe(0);
+    const list = JSON.parse((await as(['oci', 'os', 'object', 'list', '--bucket-name', BUCKET, '--all'])).stdout) as { data: { name: string; size: number }[] };
+    const segs = list.data.filter((o) => o.name.includes('/segments/'));
+    expect(segs.map((s) => s.size)).toEqual([size1, size2 - size1]);
+    const journal = (await vm.ssh(['sudo', 'journalctl', '-u', 'eventfold-backup.service', '--no-pager', '-o', 'cat'])).stdout;
+    expect(journal).not.toMatch(/eventfold-tools/);
+    beforeLoss = await client.readEverything();
+    expect(beforeLoss).toHaveLength(42);
+  }, 600_000);
+
+  it('after losing the log, a restore brings back the same events in the same order', async () => {
+    await vm.ssh(['sudo', 'systemctl', 'stop', 'eventfold-db.service']);
+    await vm.ssh(['sudo', 'rm', '-f', '/data/eventfold.log']);
+    const r = await runOn(vm, 'eventfold-db.restore', env1, ['--yes'], 'admin');
+    expect(r.exitCode, explain(r)).toBe(0);
+    const after = await client.readEverything();
+    expect(after.map((e) => [e.global_position, e.event_id])).toEqual(beforeLoss.map((e) => [e.global_position, e.event_id]));
+  }, 600_000);
+
+  it('a corrupt backup object aborts the restore and leaves the server as it was', async () => {
+    const objects = '/var/lib/eventfold-backup/.oci-standin/buckets/eventfold-backups/objects';
+    const seg = (await vm.ssh(['sudo', 'sh', '-c', `ls ${objects} | grep segments | grep -v meta | tail -n 1`])).stdout.trim();
+    expect(seg).not.toBe('');
+    expect((await vm.ssh(['sudo', 'dd', 'if=/dev/zero', `of=${objects}/${seg}`, 'bs=1', 'count=8', 'seek=40', 'conv=notrunc'])).exitCode).toBe(0);
+    const r = await runOn(vm, 'eventfold-db.restore', env1, ['--yes'], 'admin');
+    expect(r.exitCode, explain(r)).toBe(1);
+    expect(r.stdout).toMatch(/is corrupt/);
+    expect((await vm.ssh(['systemctl', 'is-active', 'eventfold-db.service'])).stdout.trim()).toBe('active');
+    expect((await client.readEverything()).length).toBe(42);
+  }, 600_000);
+
+  it('smoke: health, ReadAll under 2 s, metrics, journal, and kill -9 restarts within 10 s', async () => {
+    const r = await runOn(vm, 'eventfold-db.smoke', env1, ['--yes'], 'admin');
+    expect(r.exitCode, explain(r)).toBe(0);
+    expect(Number((await vm.ssh(['systemctl', 'show', '-p', 'NRestarts', '--value', 'eventfold-db.service'])).stdout)).toBeGreaterThan(0);
+  }, 600_000);
+
+  it('a reboot keeps /data and the service', async () => {
+    await vm.reboot();
+    expect((await vm.ssh(['findmnt', '-n', '-o', 'FSTYPE', '/data'])).stdout.trim()).toBe('ext4');
+    for (let i = 0; i < 30; i++) {
+      if ((await vm.ssh(['systemctl', 'is-active', 'eventfold-db.service'])).stdout.trim() === 'active') break;
+      await new Promise((res) => setTimeout(res, 2_000));
+    }
+    expect((await vm.ssh(['systemctl', 'is-active', 'eventfold-db.service'])).stdout.trim()).toBe('active');
+    const c = new EventfoldClient(`127.0.0.1:${vm.hostPorts[2113]}`, { deadlineMs: 10_000 });
+    expect((await c.readEverything()).length).toBe(42);
+    c.close();
+  }, 600_000);
+
+  it('a bad release rolls back to the previous one by itself', async () => {
+    const r = await runOn(vm, 'eventfold-db', efEnv(broken, '1.1.0-broken'), ['--only', 'deploy.release'], 'admin');
+    expect(r.exitCode, explain(r)).toBe(1);
+    expect(r.stdout).toMatch(/did not become healthy; rolled back to 1\.0\.0/);
+    expect((await vm.ssh(['readlink', '/opt/eventfold-db/current'])).stdout.trim()).toBe('/opt/eventfold-db/releases/1.0.0');
+    expect(await client.health()).toBe('SERVING');
+  }, 600_000);
+
+  it('deploys a new release, and rollback returns to the previous one', async () => {
+    const up = await runOn(vm, 'eventfold-db', efEnv(v2, '2.0.0'), ['--only', 'deploy.release'], 'admin');
+    expect(up.exitCode, explain(up)).toBe(0);
+    expect((await vm.ssh(['readlink', '/opt/eventfold-db/current'])).stdout.trim()).toBe('/opt/eventfold-db/releases/2.0.0');
+    const back = await runOn(vm, 'eventfold-db.rollback', efEnv(v2, '2.0.0', { ROLLBACK_TO: '1.0.0' }), ['--yes'], 'admin');
+    expect(back.exitCode, explain(back)).toBe(0);
+    expect((await vm.ssh(['readlink', '/opt/eventfold-db/current'])).stdout.trim()).toBe('/opt/eventfold-db/releases/1.0.0');
+    expect((await client.readEverything()).length).toBe(42);
+  }, 600_000);
+});
