@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.." || exit 1
 bash scripts/setup.sh
 echo "== CLI start-up"
 node scripts/bench/cli-startup.mjs
+echo "== EventfoldDB backup (1 GiB log; BENCH_LOG_MIB to change)"
+node --import tsx scripts/bench/eventfold-backup.ts
 if [ "${1:-}" = "--vm" ] && [ -f scripts/bench/vm.ts ]; then
   echo "== ARM64 VM"
   node --import tsx scripts/bench/vm.ts

@@ -120,11 +120,20 @@ export function parseBatch(b: Buffer, off: number, keepRecords = false): BatchPa
     const bodyLen = b.readUInt32LE(o);
     if (bodyLen < RECORD_FIXED_LEN || bodyLen > MAX_RECORD_LEN) return { ok: false, short: false, reason: `bad record length ${bodyLen} at offset ${o}` };
     if (b.length - o - 4 < bodyLen) return { ok: false, short: true, reason: 'short record' };
-    const rec = decodeRecordBody(b, o + 4, bodyLen);
-    if (typeof rec === 'string') return { ok: false, short: false, reason: `${rec} at offset ${o}` };
-    if (rec.globalPosition !== first + BigInt(i)) return { ok: false, short: false, reason: `record at offset ${o} has position ${rec.globalPosition}, want ${first + BigInt(i)}` };
-    last = rec.globalPosition;
-    if (keepRecords) records.push(rec);
+    let position: bigint;
+    if (keepRecords) {
+      const rec = decodeRecordBody(b, o + 4, bodyLen);
+      if (typeof rec === 'string') return { ok: false, short: false, reason: `${rec} at offset ${o}` };
+      records.push(rec);
+      position = rec.globalPosition;
+    } else {
+      // Scanning only: the record CRC and its position are all that matter.
+      const s = o + 4;
+      if (crc32(b.subarray(s, s + bodyLen - 4)) !== b.readUInt32LE(s + bodyLen - 4)) return { ok: false, short: false, reason: `record CRC mismatch at offset ${o}` };
+      position = b.readBigUInt64LE(s);
+    }
+    if (position !== first + BigInt(i)) return { ok: false, short: false, reason: `record at offset ${o} has position ${position}, want ${first + BigInt(i)}` };
+    last = position;
     o += 4 + bodyLen;
   }
   if (b.length - o < FOOTER_LEN) return { ok: false, short: true, reason: 'short batch footer' };

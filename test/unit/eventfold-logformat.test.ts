@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { crc32 } from '../../lib/eventfold/crc32.ts';
+import { crc32, crc32Table } from '../../lib/eventfold/crc32.ts';
 import { type EventRecord, encodeBatch, encodeFileHeader, parseBatch, scanLog } from '../../lib/eventfold/logformat.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'eflog-'));
@@ -27,7 +27,12 @@ function log(name: string, batches: EventRecord[][]): string {
 
 describe('EventfoldDB log format v3', () => {
   it('crc32 matches zlib', () => {
-    for (const s of ['', 'a', 'EventfoldDB', 'x'.repeat(10_000)]) expect(crc32(Buffer.from(s))).toBe((zlib as unknown as { crc32(b: Buffer): number }).crc32(Buffer.from(s)));
+    for (const s of ['', 'a', 'EventfoldDB', 'x'.repeat(10_000)]) {
+      const want = (zlib as unknown as { crc32(b: Buffer): number }).crc32(Buffer.from(s));
+      expect(crc32(Buffer.from(s))).toBe(want);
+      expect(crc32Table(Buffer.from(s))).toBe(want);
+    }
+    expect(crc32Table(Buffer.from('world'), crc32Table(Buffer.from('hello ')))).toBe(crc32(Buffer.from('hello world')));
     expect(crc32(Buffer.from('world'), crc32(Buffer.from('hello ')))).toBe(crc32(Buffer.from('hello world')));
   });
 

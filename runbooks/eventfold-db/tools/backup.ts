@@ -62,7 +62,7 @@ function saveState(dir: string, s: State): void {
 }
 
 /** Uploads one object, never replacing one that exists; an existing object must be identical. */
-async function putOnce(oci: OciCli, bucket: string, name: string, file: string, md5: string, size: number): Promise<void> {
+async function putOnce(oci: OciCli, bucket: string, name: string, file: string, md5: string | undefined, size: number): Promise<void> {
   const r = await oci.putObject({ bucket, name, file, ifExists: 'keep', contentMd5: md5 });
   if (r !== null) return;
   // --no-overwrite skipped it: only an identical object (from an interrupted earlier run) is acceptable.
