@@ -27,5 +27,7 @@ await build({ ...common, entryPoints: ['runbooks/eventfold-db/tools/main.ts'], o
 // MemoryDenyWriteExecute=yes holds for it as it does for the real binary.
 await build({ ...common, format: 'cjs', entryPoints: ['test/standins/eventfold-db/server.ts'], outfile: 'dist/standins/eventfold-db', banner: { js: '#!/usr/bin/node --jitless' } });
 chmodSync('dist/standins/eventfold-db', 0o755);
-await build({ ...common, entryPoints: ['test/standins/oci/oci.ts'], outfile: 'dist/standins/oci.mjs' });
+// The OCI CLI stand-in, installable as /usr/local/bin/oci inside a test VM.
+await build({ ...common, entryPoints: ['test/standins/oci/oci.ts'], outfile: 'dist/standins/oci.mjs', banner: { js: `#!/usr/bin/env node\n${banner.js}` } });
+chmodSync('dist/standins/oci.mjs', 0o755);
 console.log('built dist/cli, dist/eventfold, dist/standins');
