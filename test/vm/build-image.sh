@@ -114,6 +114,7 @@ mmdebstrap --quiet --arch=arm64 --variant=apt --mode=root --include="$pkgs" "${a
   --customize-hook='chroot "$1" systemctl enable systemd-networkd.service ssh.service >/dev/null 2>&1' \
   --customize-hook='chroot "$1" systemctl mask apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer man-db.timer >/dev/null 2>&1' \
   --customize-hook='echo debian > "$1/etc/hostname"; : > "$1/etc/machine-id"; rm -f "$1/var/lib/dbus/machine-id" "$1"/etc/ssh/ssh_host_*' \
+  --customize-hook='echo LANG=C.UTF-8 > "$1/etc/default/locale"' \
   --customize-hook='rm -rf "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/*' \
   bookworm "$work/root" \
   "deb $mirror bookworm main" "deb $mirror bookworm-updates main" "deb $security bookworm-security main"
@@ -123,7 +124,7 @@ cp -L "$work/root/vmlinuz" "$work/vmlinuz"
 cp -L "$work/root/initrd.img" "$work/initrd.img"
 
 say "making the ext4 disk ($size)"
-mkfs.ext4 -q -L rootfs -d "$work/root" "$work/disk.raw" "$size"
+mkfs.ext4 -q -L rootfs -d "$work/root" "$work/disk.raw" "$size" >&2
 rm -rf --one-file-system "$work/root"
 qemu-img convert -O qcow2 "$work/disk.raw" "$work/disk.qcow2"
 rm -f "$work/disk.raw"

@@ -1,16 +1,28 @@
 // The ARM64 test host: boots the cached Debian 12 arm64 image under qemu-system-aarch64 with a
-// NoCloud seed, forwards SSH (and chosen ports) from 127.0.0.1 only, user networking restricted.
+// NoCloud seed, forwards SSH (and chosen guest ports) from 127.0.0.1 only, and restricts user
+// networking so the guest reaches nothing. Host-key checking stays on: the harness makes the
+// VM's ed25519 host key and hands it over through NoCloud vendor-data.
+//
+// Env:
+//   RUNBOOK_CACHE_DIR  image cache root (see build-image.sh)
+//   RUNBOOK_VM_CPU     qemu -cpu model (default max,pauth-impdef=on)
+//   RUNBOOK_KEEP_VM=1  for iterating by hand only: stop() leaves the VM running and records it in
+//                      test/.tmp/vm-<name>.json; a later bootVm() with the same name and the same
+//                      options reuses it while its qemu is alive and SSH answers. The operator key
+//                      then lives in test/.tmp/operator-key/ so it survives between runs.
 import { execa } from 'execa';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { shJoin } from '../../lib/core/quote.ts';
-import { waitFor } from '../../lib/core/wait.ts';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 
 const HERE = new URL('.', import.meta.url).pathname;
 const ROOT = resolve(HERE, '../..');
+const TMP = join(ROOT, 'test/.tmp');
+const keep = () => process.env.RUNBOOK_KEEP_VM === '1';
 
 export interface Image {
   dir: string;
@@ -22,14 +34,19 @@ export interface Image {
 export interface VmOptions {
   /** The project's own user-data (rendered), as the first boot sees it. */
   userData: string;
+  /** Extra `#cloud-config` vendor-data, merged under the harness's own (host key, operator key). */
+  vendorData?: string;
+  /** Names the VM's folder and its RUNBOOK_KEEP_VM record; also the guest's local-hostname. */
   name?: string;
   memoryMiB?: number;
   /** Blank disks attached after the root disk (/dev/vdb, /dev/vdc, ...), like OCI block volumes. */
   extraDisks?: { sizeMiB: number }[];
-  /** Guest TCP ports to forward from 127.0.0.1. */
-  forwards?: number[];
-  /** The user the harness logs in as by default. */
+  /** Guest TCP ports forwarded from 127.0.0.1 (a number or { guestPort }); see Vm.hostPorts. */
+  forwards?: (number | { guestPort: number })[];
+  /** The user the harness logs in as by default (the image's cloud-init default user: debian). */
   sshUser?: string;
+  /** Deadline for SSH to answer after qemu starts (default 10 min). */
+  bootTimeoutMs?: number;
 }
 
 export interface SshResult {
@@ -38,33 +55,56 @@ export interface SshResult {
   exitCode: number;
 }
 
-let imagePromise: Promise<Image> | undefined;
-
-/** Builds the image once per process (or reuses the verified cache entry). */
-export function ensureImage(): Promise<Image> {
-  imagePromise ??= (async () => {
-    const r = await execa('bash', [join(HERE, 'build-image.sh')], { stderr: 'inherit', timeout: 40 * 60_000 });
-    const dir = String(r.stdout).trim().split('\n').at(-1) as string;
-    return { dir, disk: join(dir, 'disk.qcow2'), kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img') };
-  })();
-  return imagePromise;
+export interface KeyPair {
+  privatePath: string;
+  publicPath: string;
+  /** "ssh-ed25519 AAAA... comment" */
+  publicKey: string;
 }
 
-let keyDir: string | undefined;
-/** The operator key pair of this test run (ed25519, no passphrase). */
-export function testKey(): { privatePath: string; publicKey: string } {
-  if (!keyDir) {
-    keyDir = mkdtempSync(join(tmpdir(), 'runbook-key-'));
-    execaSyncKeygen(join(keyDir, 'id_ed25519'), 'operator@runbook-tests');
+// ---------------------------------------------------------------------------------------------
+// small helpers (kept local so the harness does not move with the runbook engine)
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** POSIX single-quoting of one word for the remote shell. */
+export function shQuote(s: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Polls `attempt` until it returns a value (not undefined) or the deadline passes. */
+async function poll<T>(what: string, deadlineMs: number, intervalMs: number, attempt: () => Promise<T | undefined>, last: () => string): Promise<T> {
+  const end = Date.now() + deadlineMs;
+  for (;;) {
+    const v = await attempt();
+    if (v !== undefined) return v;
+    const left = end - Date.now();
+    if (left <= 0) throw new Error(`${what}: gave up after ${Math.round(deadlineMs / 1000)} s (last: ${last()})`);
+    await sleep(Math.min(intervalMs, left));
   }
-  return { privatePath: join(keyDir, 'id_ed25519'), publicKey: readFileSync(join(keyDir, 'id_ed25519.pub'), 'utf8').trim() };
 }
 
-function execaSyncKeygen(path: string, comment: string): void {
-  const r = spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', path]);
-  if (r.status !== 0) throw new Error(`ssh-keygen failed: ${r.stderr}`);
+function pidAlive(pid: number, dir: string): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  // Guard against PID reuse: the process must be the qemu of this VM folder.
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir);
+  } catch {
+    return false;
+  }
 }
-import { spawnSync } from 'node:child_process';
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    /* already gone */
+  }
+}
 
 async function freePort(): Promise<number> {
   return new Promise((res, rej) => {
@@ -72,83 +112,224 @@ async function freePort(): Promise<number> {
     s.once('error', rej);
     s.listen(0, '127.0.0.1', () => {
       const a = s.address();
-      s.close(() => res(typeof a === 'object' && a ? a.port : 0));
+      s.close(() => (typeof a === 'object' && a ? res(a.port) : rej(new Error('no port'))));
     });
   });
 }
 
-const running = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of running) if (c.pid) try { process.kill(c.pid, 'SIGKILL'); } catch { /* gone */ }
-});
+// ---------------------------------------------------------------------------------------------
+// image and keys
+
+let imagePromise: Promise<Image> | undefined;
+
+/** Builds the image once per process, or reuses the verified cache entry (build-image.sh). */
+export function ensureImage(): Promise<Image> {
+  imagePromise ??= (async () => {
+    const r = await execa('bash', [join(HERE, 'build-image.sh')], { stdout: 'pipe', stderr: 'inherit', timeout: 60 * 60_000 });
+    const dir = String(r.stdout).trim().split('\n').at(-1) as string;
+    return { dir, disk: join(dir, 'disk.qcow2'), kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img') };
+  })();
+  imagePromise.catch(() => {
+    imagePromise = undefined;
+  });
+  return imagePromise;
+}
+
+function keygen(path: string, comment: string): void {
+  const r = spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', path]);
+  if (r.status !== 0) throw new Error(`ssh-keygen failed: ${r.stderr}`);
+}
+
+let keyDir: string | undefined;
+/** The operator key pair of this test run (ed25519, no passphrase), made once per process. */
+export function testKeyPair(): KeyPair {
+  if (!keyDir) {
+    if (keep()) {
+      keyDir = join(TMP, 'operator-key');
+      mkdirSync(keyDir, { recursive: true, mode: 0o700 });
+      if (!existsSync(join(keyDir, 'id_ed25519'))) keygen(join(keyDir, 'id_ed25519'), 'operator@runbook-tests');
+    } else {
+      keyDir = mkdtempSync(join(tmpdir(), 'runbook-key-'));
+      keygen(join(keyDir, 'id_ed25519'), 'operator@runbook-tests');
+    }
+  }
+  const privatePath = join(keyDir, 'id_ed25519');
+  return { privatePath, publicPath: `${privatePath}.pub`, publicKey: readFileSync(`${privatePath}.pub`, 'utf8').trim() };
+}
+/** Same as testKeyPair(). */
+export const testKey = testKeyPair;
+
+// ---------------------------------------------------------------------------------------------
+// process bookkeeping: nothing is left running when the test process ends
+
+const live = new Set<Vm>();
+function killAllSync(): void {
+  for (const vm of live) vm.killSync();
+  if (keyDir && !keep()) rmSync(keyDir, { recursive: true, force: true });
+}
+let hooked = false;
+function hookExit(): void {
+  if (hooked) return;
+  hooked = true;
+  process.on('exit', killAllSync);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    if (process.listenerCount(sig) > 0) continue; // someone else handles it; 'exit' still runs
+    process.once(sig, () => {
+      killAllSync();
+      process.kill(process.pid, sig);
+    });
+  }
+}
+
+/** For test teardown (afterAll): stops every VM this process booted. */
+export async function stopAllVms(): Promise<void> {
+  await Promise.all([...live].map((vm) => vm.stop()));
+}
+
+// ---------------------------------------------------------------------------------------------
+
+interface KeptRecord {
+  pid: number;
+  sshPort: number;
+  hostPorts: Record<number, number>;
+  dir: string;
+  sshUser: string;
+  keyPath: string;
+  fingerprint: string;
+  startedAt: string;
+}
 
 export class Vm {
   readonly hostPorts: Record<number, number> = {};
   sshPort = 0;
+  pid: number | undefined;
   readonly keyPath: string;
   readonly knownHostsPath: string;
+  /** ssh_config with the same options as sshArgs(), for tools that take `ssh -F`. */
   readonly sshConfigPath: string;
   #child: ChildProcess | undefined;
   #exited = false;
+  #stopped = false;
 
-  constructor(readonly dir: string, readonly sshUser: string) {
-    this.keyPath = testKey().privatePath;
+  constructor(
+    readonly name: string,
+    readonly dir: string,
+    readonly sshUser: string,
+    keyPath?: string,
+  ) {
+    this.keyPath = keyPath ?? testKeyPair().privatePath;
     this.knownHostsPath = join(dir, 'known_hosts');
     this.sshConfigPath = join(dir, 'ssh_config');
   }
 
-  get pid(): number | undefined {
-    return this.#child?.pid;
+  get recordPath(): string {
+    return join(TMP, `vm-${this.name}.json`);
   }
 
-  /** ssh options for the harness and, through --ssh-config, for the runbook CLI. */
-  sshArgs(user = this.sshUser): string[] {
-    return ['-F', this.sshConfigPath, '-p', String(this.sshPort), '-l', user, '127.0.0.1'];
+  /** ssh options (no user or host): port, key, pinned host key, batch mode. */
+  sshArgs(): string[] {
+    return [
+      '-F', this.sshConfigPath,
+      '-p', String(this.sshPort),
+      '-i', this.keyPath,
+      '-o', 'IdentitiesOnly=yes',
+      '-o', `UserKnownHostsFile=${this.knownHostsPath}`,
+      '-o', 'GlobalKnownHostsFile=/dev/null',
+      '-o', 'StrictHostKeyChecking=yes',
+      '-o', 'BatchMode=yes',
+      '-o', 'ConnectTimeout=15',
+    ];
   }
 
+  /** ssh://user@127.0.0.1:port for the runbook CLI's --target. */
   target(user = this.sshUser): string {
     return `ssh://${user}@127.0.0.1:${this.sshPort}`;
   }
 
+  /** Runs argv (quoted for the remote shell) as `user`; never throws on a non-zero exit. */
   async ssh(argv: string[], o: { input?: string; timeoutMs?: number; user?: string } = {}): Promise<SshResult> {
-    const r = await execa('ssh', [...this.sshArgs(o.user), shJoin(argv)], { input: o.input ?? '', reject: false, timeout: o.timeoutMs ?? 120_000 });
+    const r = await execa('ssh', [...this.sshArgs(), '-l', o.user ?? this.sshUser, '127.0.0.1', argv.map(shQuote).join(' ')], {
+      input: o.input ?? '',
+      reject: false,
+      timeout: o.timeoutMs ?? 120_000,
+    });
     return { stdout: String(r.stdout), stderr: String(r.stderr), exitCode: r.exitCode ?? 255 };
   }
 
-  async waitForSsh(deadlineMs = 300_000, user = this.sshUser): Promise<void> {
-    await waitFor(
+  /** True while this VM's qemu runs. */
+  get running(): boolean {
+    if (this.#child) return !this.#exited;
+    return this.pid !== undefined && pidAlive(this.pid, this.dir);
+  }
+
+  async waitForSsh(deadlineMs = 600_000, user = this.sshUser): Promise<void> {
+    let last = 'not tried';
+    await poll(
+      `SSH on 127.0.0.1:${this.sshPort}`,
+      deadlineMs,
+      2_000,
       async () => {
-        if (this.#exited) return { done: false, retryable: false, reason: `qemu exited; console:\n${this.console(40)}` };
-        const r = await this.ssh(['true'], { timeoutMs: 20_000, user });
-        return r.exitCode === 0 ? { done: true, value: undefined } : { done: false, reason: r.stderr.trim().split('\n').at(-1) ?? `exit ${r.exitCode}` };
+        if (!this.running) throw new Error(`qemu exited: ${this.qemuErrors()}\n--- serial console (tail)\n${this.console(40)}`);
+        const r = await this.ssh(['true'], { timeoutMs: 25_000, user });
+        if (r.exitCode === 0) return true;
+        last = r.stderr.trim().split('\n').at(-1) || `exit ${r.exitCode}`;
+        return undefined;
       },
-      { what: `SSH on 127.0.0.1:${this.sshPort}`, deadlineMs, initialDelayMs: 2_000, maxDelayMs: 5_000 },
+      () => last,
     );
   }
 
-  /** Waits for cloud-init to finish; throws with diagnostics when it reports an error. */
-  async waitForCloudInit(deadlineMs = 600_000): Promise<string> {
-    const r = await this.ssh(['cloud-init', 'status', '--wait', '--long'], { timeoutMs: deadlineMs });
-    if (r.exitCode !== 0 || !/status: done/.test(r.stdout)) {
-      throw new Error(`cloud-init did not finish cleanly (exit ${r.exitCode}):\n${r.stdout}\n${r.stderr}\n${await this.diagnostics()}`);
+  /**
+   * Waits for cloud-init to finish (`cloud-init status --wait --long`, repeated while SSH drops)
+   * and returns its status output; throws with diagnostics on error or at the deadline.
+   */
+  async waitForCloudInit(timeoutMs = 900_000): Promise<string> {
+    const end = Date.now() + timeoutMs;
+    let last = '';
+    for (;;) {
+      const left = end - Date.now();
+      if (left <= 0) throw new Error(`cloud-init not done after ${Math.round(timeoutMs / 1000)} s (last: ${last})\n${await this.diagnostics()}`);
+      const r = await this.ssh(['cloud-init', 'status', '--wait', '--long'], { timeoutMs: left });
+      const status = /^status: (\S+(?: \S+)?)/m.exec(r.stdout)?.[1];
+      if (status === 'done') return r.stdout;
+      if (status === 'error' || status === 'disabled') {
+        throw new Error(`cloud-init finished with status ${status}:\n${r.stdout}${r.stderr}\n${await this.diagnostics()}`);
+      }
+      last = `${status ?? 'no status'} (exit ${r.exitCode}) ${r.stderr.trim().split('\n').at(-1) ?? ''}`;
+      if (!this.running) throw new Error(`qemu exited while waiting for cloud-init: ${this.qemuErrors()}\n${await this.diagnostics()}`);
+      await sleep(Math.min(3_000, Math.max(0, end - Date.now())));
     }
-    return r.stdout;
   }
 
   async bootId(): Promise<string> {
-    return (await this.ssh(['cat', '/proc/sys/kernel/random/boot_id'], { timeoutMs: 20_000 })).stdout.trim();
+    const r = await this.ssh(['cat', '/proc/sys/kernel/random/boot_id'], { timeoutMs: 20_000 });
+    return r.exitCode === 0 ? r.stdout.trim() : '';
   }
 
-  async reboot(deadlineMs = 300_000): Promise<void> {
+  /** Reboots the guest and resolves when SSH answers from a new boot. */
+  async reboot(timeoutMs = 600_000): Promise<void> {
     const before = await this.bootId();
-    await this.ssh(['sudo', 'systemctl', 'reboot'], { timeoutMs: 20_000 });
-    await waitFor(
+    if (!before) throw new Error(`reboot: SSH does not answer before the reboot\n${await this.diagnostics()}`);
+    await this.ssh(['sudo', '-n', 'systemctl', 'reboot'], { timeoutMs: 20_000 });
+    let last = 'old boot';
+    await poll(
+      'reboot',
+      timeoutMs,
+      3_000,
       async () => {
-        const r = await this.ssh(['cat', '/proc/sys/kernel/random/boot_id'], { timeoutMs: 15_000 });
-        return r.exitCode === 0 && r.stdout.trim() && r.stdout.trim() !== before ? { done: true, value: undefined } : { done: false, reason: 'still the old boot' };
+        if (!this.running) throw new Error(`qemu exited during reboot: ${this.qemuErrors()}\n${this.console(40)}`);
+        const id = await this.bootId();
+        last = id ? (id === before ? 'still the old boot' : 'new boot') : 'no SSH';
+        return id && id !== before ? true : undefined;
       },
-      { what: 'reboot', deadlineMs, initialDelayMs: 5_000, maxDelayMs: 5_000 },
+      () => last,
     );
+  }
+
+  qemuErrors(): string {
+    const p = join(this.dir, 'qemu.err');
+    const s = existsSync(p) ? readFileSync(p, 'utf8').trim() : '';
+    return s || '(nothing on stderr)';
   }
 
   console(lines = 80): string {
@@ -156,128 +337,265 @@ export class Vm {
     return existsSync(p) ? readFileSync(p, 'utf8').split('\n').slice(-lines).join('\n') : '(no console output)';
   }
 
-  /** Serial console tail, journal of this boot and cloud-init's logs, for a failed test. */
+  /** Serial console tail, qemu's stderr, this boot's journal and cloud-init's logs. */
   async diagnostics(): Promise<string> {
-    const parts = [`--- serial console (tail)\n${this.console()}`];
-    if (!this.#exited) {
-      for (const argv of [['sudo', 'journalctl', '-b', '--no-pager', '-n', '150'], ['sudo', 'tail', '-n', '60', '/var/log/cloud-init.log'], ['sudo', 'tail', '-n', '60', '/var/log/cloud-init-output.log']]) {
+    const parts = [`--- vm ${this.name} in ${this.dir}, ssh 127.0.0.1:${this.sshPort}`, `--- qemu stderr\n${this.qemuErrors()}`, `--- serial console (tail)\n${this.console()}`];
+    if (this.running) {
+      const cmds = [
+        ['sudo', '-n', 'journalctl', '-b', '--no-pager', '-n', '150'],
+        ['sudo', '-n', 'tail', '-n', '60', '/var/log/cloud-init.log'],
+        ['sudo', '-n', 'tail', '-n', '60', '/var/log/cloud-init-output.log'],
+      ];
+      for (const argv of cmds) {
         const r = await this.ssh(argv, { timeoutMs: 30_000 });
-        parts.push(`--- ${argv.slice(1).join(' ')}\n${r.stdout}${r.stderr}`);
+        parts.push(`--- ${argv.slice(2).join(' ')} (exit ${r.exitCode})\n${r.stdout}${r.stderr}`);
       }
     }
     return parts.join('\n');
   }
 
-  start(args: string[]): void {
-    const child = spawn('qemu-system-aarch64', args, { stdio: ['ignore', 'ignore', 'pipe'], detached: false });
-    child.stderr?.on('data', (d: Buffer) => writeFileSync(join(this.dir, 'qemu.err'), d, { flag: 'a' }));
+  /** @internal starts qemu; resolves false when it exits within the first seconds. */
+  async start(args: string[]): Promise<boolean> {
+    const err = openSync(join(this.dir, 'qemu.err'), 'a');
+    const detached = keep(); // a kept VM must outlive this process and its process group
+    // Otherwise setpriv (util-linux) makes the kernel kill qemu if this process dies without
+    // running its exit handlers (SIGKILL, a crashed test worker); setpriv execs, so the PID is qemu's.
+    const [cmd, argv] = detached ? ['qemu-system-aarch64', args] : ['setpriv', ['--pdeathsig', 'SIGKILL', '--', 'qemu-system-aarch64', ...args]];
+    const child = spawn(cmd, argv, { stdio: ['ignore', 'ignore', err], detached });
+    closeSync(err);
+    if (detached) child.unref();
+    this.#child = child;
+    this.#exited = false;
+    this.pid = child.pid;
     child.on('exit', () => {
       this.#exited = true;
-      running.delete(child);
     });
-    running.add(child);
-    this.#child = child;
+    child.on('error', () => {
+      this.#exited = true;
+    });
+    live.add(this);
+    hookExit();
+    const t0 = Date.now();
+    while (!this.#exited && Date.now() - t0 < 3_000) await sleep(100);
+    return !this.#exited;
   }
 
-  /** Stops qemu by its PID (TERM, then KILL) and removes the VM's files unless RUNBOOK_KEEP_VM=1. */
-  async stop(): Promise<void> {
-    const c = this.#child;
-    if (c?.pid && !this.#exited) {
-      c.kill('SIGTERM');
-      const t0 = Date.now();
-      while (!this.#exited && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 100));
-      if (!this.#exited) c.kill('SIGKILL');
+  /** @internal takes over a VM recorded by an earlier process (RUNBOOK_KEEP_VM=1). */
+  adopt(rec: KeptRecord): void {
+    this.pid = rec.pid;
+    this.sshPort = rec.sshPort;
+    Object.assign(this.hostPorts, rec.hostPorts);
+    live.add(this);
+    hookExit();
+  }
+
+  /** @internal synchronous kill for the process 'exit' handler. */
+  killSync(): void {
+    if (keep() || this.#stopped) return;
+    if (this.pid !== undefined && this.running) {
+      try {
+        process.kill(this.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
     }
-    if (process.env.RUNBOOK_KEEP_VM !== '1') rmSync(this.dir, { recursive: true, force: true });
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  writeRecord(fingerprint: string): void {
+    const rec: KeptRecord = {
+      pid: this.pid as number,
+      sshPort: this.sshPort,
+      hostPorts: this.hostPorts,
+      dir: this.dir,
+      sshUser: this.sshUser,
+      keyPath: this.keyPath,
+      fingerprint,
+      startedAt: new Date().toISOString(),
+    };
+    writeFileSync(this.recordPath, `${JSON.stringify(rec, null, 2)}\n`);
+  }
+
+  /**
+   * Stops qemu by its PID (SIGTERM, then SIGKILL after 10 s) and removes the VM's folder. With
+   * RUNBOOK_KEEP_VM=1 it leaves the VM running (recorded in test/.tmp/vm-<name>.json).
+   */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    if (keep()) {
+      live.delete(this);
+      return;
+    }
+    await this.kill();
+  }
+
+  /** Stops qemu by its PID whatever RUNBOOK_KEEP_VM says, and removes the folder and record. */
+  async kill(): Promise<void> {
+    this.#stopped = true;
+    const pid = this.pid;
+    if (pid !== undefined && this.running) {
+      signal(pid, 'SIGTERM');
+      const t0 = Date.now();
+      while (this.running && Date.now() - t0 < 10_000) await sleep(100);
+      if (this.running) {
+        signal(pid, 'SIGKILL');
+        const t1 = Date.now();
+        while (this.running && Date.now() - t1 < 5_000) await sleep(100);
+      }
+    }
+    live.delete(this);
+    rmSync(this.dir, { recursive: true, force: true });
+    if (existsSync(this.recordPath)) {
+      try {
+        if ((JSON.parse(readFileSync(this.recordPath, 'utf8')) as KeptRecord).dir === this.dir) rmSync(this.recordPath, { force: true });
+      } catch {
+        /* unreadable record: leave it */
+      }
+    }
   }
 }
 
-function vendorData(hostPriv: string, hostPub: string, operatorKey: string): string {
-  const indent = (s: string) => s.trim().split('\n').map((l) => `    ${l}`).join('\n');
-  return [
-    '#cloud-config',
-    '# Test harness vendor-data (the role of the cloud provider): fixed host keys so host-key',
-    '# checking stays on, and the operator key for the image\'s default user.',
-    'ssh_deletekeys: true',
-    'ssh_genkeytypes: []',
-    'ssh_keys:',
-    '  ed25519_private: |',
-    indent(hostPriv),
-    `  ed25519_public: ${hostPub.trim()}`,
-    'ssh_authorized_keys:',
-    `  - ${operatorKey}`,
-    '',
-  ].join('\n');
+/** The harness's vendor-data: the VM's host key, and the operator key for the default user. */
+export function harnessVendorData(hostPriv: string, hostPub: string, operatorKey: string, extra?: string): string {
+  let base: Record<string, unknown> = {};
+  if (extra?.trim()) {
+    if (!extra.startsWith('#cloud-config')) throw new Error('vendorData must be a #cloud-config document');
+    base = (parseYaml(extra) as Record<string, unknown> | null) ?? {};
+  }
+  const extraKeys = Array.isArray(base.ssh_authorized_keys) ? (base.ssh_authorized_keys as string[]) : [];
+  const doc = {
+    ...base,
+    ssh_deletekeys: true,
+    // Ignored while ssh_keys is given; [] would be the intent but fails cloud-init's schema.
+    ssh_genkeytypes: ['ed25519'],
+    ssh_keys: { ed25519_private: hostPriv.trim() + '\n', ed25519_public: hostPub.trim() },
+    ssh_authorized_keys: [operatorKey, ...extraKeys],
+  };
+  return `#cloud-config\n# test harness vendor-data (the cloud provider's part)\n${stringifyYaml(doc, { lineWidth: 0 })}`;
+}
+
+function fingerprintOf(o: VmOptions, image: Image): string {
+  return createHash('sha256')
+    .update(JSON.stringify([image.dir, o.userData, o.vendorData ?? '', o.extraDisks ?? [], o.forwards ?? [], o.memoryMiB ?? 2048]))
+    .digest('hex')
+    .slice(0, 16);
+}
+
+async function reuseKept(name: string, fingerprint: string, sshUser: string): Promise<Vm | undefined> {
+  const path = join(TMP, `vm-${name}.json`);
+  if (!existsSync(path)) return undefined;
+  let rec: KeptRecord;
+  try {
+    rec = JSON.parse(readFileSync(path, 'utf8')) as KeptRecord;
+  } catch {
+    rmSync(path, { force: true });
+    return undefined;
+  }
+  const vm = new Vm(name, rec.dir, rec.sshUser, rec.keyPath);
+  vm.adopt(rec);
+  if (vm.running && rec.fingerprint === fingerprint && rec.sshUser === sshUser && existsSync(rec.keyPath)) {
+    try {
+      await vm.waitForSsh(30_000);
+      process.stderr.write(`[vm] reusing kept VM ${name} (pid ${rec.pid}, ssh 127.0.0.1:${rec.sshPort})\n`);
+      return vm;
+    } catch {
+      /* does not answer: replace it */
+    }
+  }
+  process.stderr.write(`[vm] replacing kept VM ${name} (options changed or not answering)\n`);
+  await vm.kill();
+  return undefined;
 }
 
 /** Boots a VM from the cached image with the given user-data; resolves when SSH answers. */
 export async function bootVm(o: VmOptions): Promise<Vm> {
   const image = await ensureImage();
-  const base = join(ROOT, 'test/.tmp');
-  mkdirSync(base, { recursive: true });
-  const dir = mkdtempSync(join(base, `vm-${o.name ?? 'host'}-`));
-  const vm = new Vm(dir, o.sshUser ?? 'debian');
-  const run = (f: string, a: string[]) => execa(f, a, { cwd: dir, timeout: 120_000 });
-
-  await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', image.disk, 'root.qcow2']);
-  const disks: string[] = [];
-  for (const [i, d] of (o.extraDisks ?? []).entries()) {
-    await run('qemu-img', ['create', '-q', '-f', 'qcow2', `volume${i}.qcow2`, `${d.sizeMiB}M`]);
-    disks.push(`volume${i}.qcow2`);
+  const name = (o.name ?? 'vm').replace(/[^A-Za-z0-9-]/g, '-');
+  const sshUser = o.sshUser ?? 'debian';
+  const fingerprint = fingerprintOf(o, image);
+  if (keep()) {
+    const kept = await reuseKept(name, fingerprint, sshUser);
+    if (kept) return kept;
   }
-  await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'vm-host-key', '-f', 'host_key']);
-  const hostPriv = readFileSync(join(dir, 'host_key'), 'utf8');
-  const hostPub = readFileSync(join(dir, 'host_key.pub'), 'utf8');
-  const seed = join(dir, 'seed');
-  mkdirSync(seed);
-  writeFileSync(join(seed, 'user-data'), o.userData);
-  writeFileSync(join(seed, 'vendor-data'), vendorData(hostPriv, hostPub, testKey().publicKey));
-  writeFileSync(join(seed, 'meta-data'), `instance-id: iid-${Date.now().toString(36)}\nlocal-hostname: ${o.name ?? 'runbook-vm'}\n`);
-  await run('genisoimage', ['-quiet', '-output', 'seed.iso', '-volid', 'cidata', '-joliet', '-rock', 'seed/user-data', 'seed/meta-data', 'seed/vendor-data']);
+  mkdirSync(TMP, { recursive: true });
 
-  vm.sshPort = await freePort();
-  const fwds = [`hostfwd=tcp:127.0.0.1:${vm.sshPort}-:22`];
-  for (const g of o.forwards ?? []) {
-    vm.hostPorts[g] = await freePort();
-    fwds.push(`hostfwd=tcp:127.0.0.1:${vm.hostPorts[g]}-:${g}`);
-  }
-  writeFileSync(vm.knownHostsPath, `[127.0.0.1]:${vm.sshPort} ${hostPub.trim().split(' ').slice(0, 2).join(' ')}\n`);
-  writeFileSync(
-    vm.sshConfigPath,
-    [
-      'Host 127.0.0.1',
-      `  IdentityFile ${vm.keyPath}`,
-      '  IdentitiesOnly yes',
-      `  UserKnownHostsFile ${vm.knownHostsPath}`,
-      '  GlobalKnownHostsFile /dev/null',
-      '  StrictHostKeyChecking yes',
-      '  BatchMode yes',
-      '  ConnectTimeout 15',
-      '  LogLevel ERROR',
-      '',
-    ].join('\n'),
-  );
+  for (let attempt = 1; ; attempt++) {
+    const dir = mkdtempSync(join(TMP, `vm-${name}-`));
+    const vm = new Vm(name, dir, sshUser);
+    const run = (f: string, a: string[]) => execa(f, a, { cwd: dir, timeout: 120_000 });
 
-  const args = [
-    '-M', 'virt', '-cpu', 'max,pauth-impdef=on', '-smp', '2', '-m', String(o.memoryMiB ?? 2048),
-    '-display', 'none', '-monitor', 'none', '-serial', `file:${join(dir, 'console.log')}`,
-    '-kernel', image.kernel, '-initrd', image.initrd,
-    '-append', 'root=/dev/vda rw console=ttyAMA0 net.ifnames=0 quiet',
-    '-drive', `file=${join(dir, 'root.qcow2')},if=virtio,format=qcow2,cache=unsafe`,
-    ...disks.flatMap((d) => ['-drive', `file=${join(dir, d)},if=virtio,format=qcow2,cache=writeback`]),
-    '-drive', `file=${join(dir, 'seed.iso')},if=virtio,format=raw,readonly=on`,
-    '-netdev', `user,id=n0,restrict=on,${fwds.join(',')}`,
-    '-device', 'virtio-net-pci,netdev=n0',
-    '-device', 'virtio-rng-pci',
-    '-pidfile', join(dir, 'qemu.pid'),
-  ];
-  vm.start(args);
-  try {
-    await vm.waitForSsh();
-  } catch (err) {
-    const diag = vm.console(60);
-    await vm.stop();
-    throw new Error(`${(err as Error).message}\n${diag}`);
+    // The cached image is only ever a backing file: writes go to this VM's overlay.
+    await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', image.disk, 'root.qcow2']);
+    const disks: string[] = [];
+    for (const [i, d] of (o.extraDisks ?? []).entries()) {
+      await run('qemu-img', ['create', '-q', '-f', 'qcow2', `volume${i}.qcow2`, `${d.sizeMiB}M`]);
+      disks.push(`volume${i}.qcow2`);
+    }
+    keygen(join(dir, 'host_key'), `${name}-host-key`);
+    const hostPriv = readFileSync(join(dir, 'host_key'), 'utf8');
+    const hostPub = readFileSync(join(dir, 'host_key.pub'), 'utf8');
+    const seed = join(dir, 'seed');
+    mkdirSync(seed);
+    writeFileSync(join(seed, 'user-data'), o.userData);
+    writeFileSync(join(seed, 'vendor-data'), harnessVendorData(hostPriv, hostPub, testKeyPair().publicKey, o.vendorData));
+    const iid = `iid-${name}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+    writeFileSync(join(seed, 'meta-data'), `instance-id: ${iid}\nlocal-hostname: ${name}\n`);
+    await run('genisoimage', ['-quiet', '-output', 'seed.iso', '-volid', 'cidata', '-joliet', '-rock', 'seed/user-data', 'seed/meta-data', 'seed/vendor-data']);
+
+    vm.sshPort = await freePort();
+    const fwds = [`hostfwd=tcp:127.0.0.1:${vm.sshPort}-:22`];
+    for (const f of o.forwards ?? []) {
+      const g = typeof f === 'number' ? f : f.guestPort;
+      vm.hostPorts[g] = await freePort();
+      fwds.push(`hostfwd=tcp:127.0.0.1:${vm.hostPorts[g]}-:${g}`);
+    }
+    writeFileSync(vm.knownHostsPath, `[127.0.0.1]:${vm.sshPort} ${hostPub.trim().split(' ').slice(0, 2).join(' ')}\n`);
+    writeFileSync(
+      vm.sshConfigPath,
+      [
+        'Host 127.0.0.1',
+        `  IdentityFile ${vm.keyPath}`,
+        '  IdentitiesOnly yes',
+        `  UserKnownHostsFile ${vm.knownHostsPath}`,
+        '  GlobalKnownHostsFile /dev/null',
+        '  StrictHostKeyChecking yes',
+        '  BatchMode yes',
+        '  ConnectTimeout 15',
+        '  LogLevel ERROR',
+        '',
+      ].join('\n'),
+    );
+
+    const args = [
+      '-M', 'virt', '-cpu', process.env.RUNBOOK_VM_CPU ?? 'max,pauth-impdef=on', '-smp', '2', '-m', String(o.memoryMiB ?? 2048),
+      '-display', 'none', '-monitor', 'none', '-serial', `file:${join(dir, 'console.log')}`,
+      '-kernel', image.kernel, '-initrd', image.initrd,
+      '-append', 'root=/dev/vda rw console=ttyAMA0 net.ifnames=0 quiet',
+      '-drive', `file=${join(dir, 'root.qcow2')},if=virtio,format=qcow2,cache=unsafe`,
+      ...disks.flatMap((d) => ['-drive', `file=${join(dir, d)},if=virtio,format=qcow2,cache=writeback`]),
+      '-drive', `file=${join(dir, 'seed.iso')},if=virtio,format=raw,readonly=on`,
+      // restrict=on: the guest can reach nothing; only the 127.0.0.1 forwards reach the guest.
+      '-netdev', `user,id=n0,restrict=on,${fwds.join(',')}`,
+      '-device', 'virtio-net-pci,netdev=n0,romfile=',
+      '-device', 'virtio-rng-pci',
+      '-pidfile', join(dir, 'qemu.pid'),
+    ];
+    writeFileSync(join(dir, 'qemu.args'), `${args.join('\n')}\n`);
+    if (!(await vm.start(args))) {
+      const why = vm.qemuErrors();
+      await vm.kill();
+      // A forwarded port taken between freePort() and qemu's bind: try new ports.
+      if (/host forwarding rule|Address already in use/i.test(why) && attempt < 4) continue;
+      throw new Error(`qemu-system-aarch64 exited at start: ${why}`);
+    }
+    if (keep()) vm.writeRecord(fingerprint);
+    try {
+      await vm.waitForSsh(o.bootTimeoutMs ?? 600_000);
+    } catch (err) {
+      const diag = await vm.diagnostics();
+      await vm.kill();
+      throw new Error(`${(err as Error).message}\n${diag}`);
+    }
+    return vm;
   }
-  return vm;
 }
