@@ -124,3 +124,35 @@ describe('engine', () => {
     expect(JSON.stringify(r.events.at(-1))).toContain('--from a');
   });
 });
+
+describe('host lock and bounded commands', () => {
+  it('a lock is stale when its runner process on this machine is gone, or when it is old', async () => {
+    const { isStale, STALE_AFTER_MS } = await import('../../lib/engine/host-state.ts');
+    const { hostname } = await import('node:os');
+    const now = Date.parse('2026-11-22T12:00:00Z');
+    const base = { runbook: 'x', operator: 'a@b', pid: 4242, since: '2026-11-22T11:59:00Z' };
+    expect(isStale({ ...base, runner: hostname() }, now, () => false)).toBe(true);
+    expect(isStale({ ...base, runner: hostname() }, now, () => true)).toBe(false);
+    expect(isStale({ ...base, runner: 'laptop-elsewhere' }, now, () => true)).toBe(false);
+    expect(isStale({ ...base, runner: 'laptop-elsewhere', since: new Date(now - STALE_AFTER_MS - 1).toISOString() }, now, () => true)).toBe(true);
+  });
+
+  it('a held lock refuses the run (exit "locked") and names the holder and the way to break it', async () => {
+    const { acquireLock } = await import('../../lib/engine/host-state.ts');
+    const info = JSON.stringify({ runbook: 'base-host', operator: 'ops@laptop', pid: 1, runner: 'elsewhere', since: '2020-01-01T00:00:00Z' });
+    const exec = new ScriptedExecutor((cmd) => (cmd.argv[0] === 'mkdir' && cmd.argv.length === 4 ? { exitCode: 1 } : cmd.argv[0] === 'cat' ? { stdout: info } : {}));
+    const err = await acquireLock(exec, 'base-host', 'ssh://admin@h').catch((e: unknown) => e as import('../../lib/core/errors.ts').RunbookError);
+    expect(err).toMatchObject({ kind: 'locked' });
+    expect((err as Error).message).toMatch(/stale run holds the lock .* ops@laptop running base-host/);
+    expect((err as { hint: string }).hint).toBe('if no run is active, break it: runbook unlock --target ssh://admin@h');
+  });
+
+  it('a command that hangs is cut at its deadline with a clear, retryable error', async () => {
+    const { LocalExecutor } = await import('../../lib/exec/local.ts');
+    const t0 = Date.now();
+    const err = await new LocalExecutor({ sudo: false }).run(read(['sleep', '30'], { timeoutMs: 1_000 })).catch((e: unknown) => e as import('../../lib/core/errors.ts').RunbookError);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect((err as Error).message).toMatch(/did not finish within 1 s/);
+    expect((err as { retryable: boolean }).retryable).toBe(true);
+  }, 20_000);
+});
