@@ -1,5 +1,5 @@
-// A small EventfoldDB client for smoke checks and restore proofs: health, Append, ReadAll.
-// Every call carries a deadline.
+// A small EventfoldDB client for smoke checks and restore proofs: health, Append, ReadAll,
+// ReadStream, ListStreams, SubscribeAll. Every unary call carries a deadline.
 import * as grpc from '@grpc/grpc-js';
 import * as loader from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
@@ -34,17 +34,29 @@ export interface Recorded {
 
 export type Expected = { any: object } | { no_stream: object } | { exact: number | string };
 
+export interface ClientOptions {
+  /** Per-call deadline (default 2 s). */
+  deadlineMs?: number;
+  /** An HS256 JWT sent as `authorization: Bearer ...` on EventStore calls (never on health). */
+  token?: string;
+  /** TLS: the CA that signed the server's certificate (and a client pair for mTLS). */
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; serverName?: string };
+}
+
+export type SubscribeMessage = { event: Recorded } | { caught_up: true };
+
 export class EventfoldClient {
   readonly #store: Any;
   readonly #health: Any;
   readonly #deadlineMs: number;
   readonly #meta = new grpc.Metadata();
 
-  constructor(address: string, o: { deadlineMs?: number; token?: string } = {}) {
+  constructor(address: string, o: ClientOptions = {}) {
     const { eventfold, health } = loadPackages();
-    const creds = grpc.credentials.createInsecure();
-    this.#store = new eventfold.EventStore(address, creds);
-    this.#health = new health.Health(address, creds);
+    const creds = o.tls ? grpc.credentials.createSsl(o.tls.ca ?? null, o.tls.key ?? null, o.tls.cert ?? null) : grpc.credentials.createInsecure();
+    const chan = o.tls?.serverName ? { 'grpc.ssl_target_name_override': o.tls.serverName } : {};
+    this.#store = new eventfold.EventStore(address, creds, chan);
+    this.#health = new health.Health(address, creds, chan);
     this.#deadlineMs = o.deadlineMs ?? 2_000;
     if (o.token) this.#meta.set('authorization', `Bearer ${o.token}`);
   }
@@ -73,6 +85,28 @@ export class EventfoldClient {
     return r.events;
   }
 
+  async readStream(streamId: string, fromVersion = 0, maxCount = 1000): Promise<Recorded[]> {
+    const r = await this.#call<{ events: Recorded[] }>(this.#store, 'ReadStream', { stream_id: streamId, from_version: fromVersion, max_count: maxCount });
+    return r.events;
+  }
+
+  async listStreams(): Promise<{ stream_id: string; event_count: string; latest_version: string }[]> {
+    const r = await this.#call<{ streams: { stream_id: string; event_count: string; latest_version: string }[] }>(this.#store, 'ListStreams', {});
+    return r.streams;
+  }
+
+  /**
+   * Replays from `fromPosition`, then `{ caught_up: true }`, then live events, until cancel().
+   * No deadline: a subscription is open-ended by design.
+   */
+  subscribeAll(fromPosition: number, onMessage: (m: SubscribeMessage) => void, onEnd?: (err: grpc.ServiceError | null) => void): { cancel(): void } {
+    const call = this.#store.SubscribeAll({ from_position: fromPosition }, this.#meta);
+    call.on('data', (m: { content?: string; event?: Recorded }) => onMessage(m.content === 'event' && m.event ? { event: m.event } : { caught_up: true }));
+    call.on('error', (e: grpc.ServiceError) => onEnd?.(e.code === grpc.status.CANCELLED ? null : e));
+    call.on('end', () => onEnd?.(null));
+    return { cancel: () => call.cancel() };
+  }
+
   /** Every event, page by page. */
   async readEverything(page = 1000): Promise<Recorded[]> {
     const out: Recorded[] = [];
@@ -87,4 +121,9 @@ export class EventfoldClient {
     this.#store.close();
     this.#health.close();
   }
+}
+
+/** A client for `address` ("127.0.0.1:2113", "[::1]:2113"); the channel connects on first use. */
+export function connect(address: string, o: ClientOptions = {}): EventfoldClient {
+  return new EventfoldClient(address, o);
 }

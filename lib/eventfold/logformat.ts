@@ -1,7 +1,7 @@
 // EventfoldDB's log file, format version 3 (facts in the project's reference: all integers
 // little-endian, CRC32 IEEE). Pure encoding/decoding plus a streaming scanner that never holds a
 // whole log in memory: the backup and restore tools stand on it.
-import { open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { crc32 } from './crc32.ts';
 
 export const FILE_MAGIC = 'EFDB';
@@ -66,13 +66,27 @@ export function encodeRecord(r: EventRecord): Buffer {
   return b;
 }
 
-/** One batch (one Append): header, records, footer with CRC32(header ++ records). */
-export function encodeBatch(records: EventRecord[]): Buffer {
+/** A record before it has a place in the log: encodeBatch(first, inputs) numbers them. */
+export type RecordInput = Omit<EventRecord, 'globalPosition'>;
+
+/**
+ * One batch (one Append): header (magic, count, first global position), the records, and a
+ * footer with CRC32(header ++ records). Either records that already carry their contiguous
+ * positions, or a first position and inputs that get first, first+1, ...
+ */
+export function encodeBatch(records: EventRecord[]): Buffer;
+export function encodeBatch(firstGlobalPosition: bigint | number, records: RecordInput[]): Buffer;
+export function encodeBatch(a: EventRecord[] | bigint | number, b?: RecordInput[]): Buffer {
+  const records: EventRecord[] = Array.isArray(a) ? a : (b ?? []).map((r, i) => ({ ...r, globalPosition: BigInt(a) + BigInt(i) }));
   if (!records.length) throw new Error('a batch holds at least one record');
+  const first = (records[0] as EventRecord).globalPosition;
+  records.forEach((r, i) => {
+    if (r.globalPosition !== first + BigInt(i)) throw new Error(`record ${i} has position ${r.globalPosition}, want ${first + BigInt(i)}`);
+  });
   const head = Buffer.alloc(BATCH_HEADER_LEN);
   head.write(BATCH_MAGIC, 0, 'latin1');
   head.writeUInt32LE(records.length, 4);
-  head.writeBigUInt64LE((records[0] as EventRecord).globalPosition, 8);
+  head.writeBigUInt64LE(first, 8);
   const body = Buffer.concat([head, ...records.map(encodeRecord)]);
   const foot = Buffer.alloc(FOOTER_LEN);
   foot.write(FOOTER_MAGIC, 0, 'latin1');
@@ -143,6 +157,8 @@ export function parseBatch(b: Buffer, off: number, keepRecords = false): BatchPa
 }
 
 export interface ScanResult {
+  /** The format version from the file header (always 3: anything else throws). */
+  version: number;
   /** Byte offset just past the last whole, verified batch: a consistent snapshot ends here. */
   validEnd: number;
   fileSize: number;
@@ -167,80 +183,198 @@ export interface ScanOptions {
 }
 
 /** Reads the header of a log; throws on a bad magic or a version other than 3 (the server exits 1). */
-export function checkHeader(b: Buffer): void {
+export function checkHeader(b: Buffer): number {
   if (b.length < FILE_HEADER_LEN || b.toString('latin1', 0, 4) !== FILE_MAGIC) throw new Error('not an EventfoldDB log (bad file magic)');
   const v = b.readUInt32LE(4);
   if (v !== FORMAT_VERSION) throw new Error(`log format version ${v}; only ${FORMAT_VERSION} is supported`);
+  return v;
 }
 
-/** Walks the batches of a log file in chunks, verifying every record and batch CRC. */
-export async function scanLog(path: string, o: ScanOptions = {}): Promise<ScanResult> {
+type Verified = Extract<BatchParse, { ok: true }>;
+type Failed = Extract<BatchParse, { ok: false }>;
+/** A walk over batches yields each whole, verified batch (absolute offsets), then how it ended. */
+type Step = { batch: Verified; offset: number; end: number } | { failed: Failed | null; offset: number };
+
+/** The batches of a log held in memory, from `start` (a batch boundary) to the buffer's end. */
+function* walkBuffer(b: Buffer, start: number, keep: boolean): Generator<Step, void> {
+  let off = start;
+  for (;;) {
+    if (off >= b.length) return void (yield { failed: null, offset: off });
+    const p = parseBatch(b, off, keep);
+    if (!p.ok) return void (yield { failed: p, offset: off });
+    yield { batch: p, offset: off, end: p.end };
+    off = p.end;
+  }
+}
+
+/** The batches of a log file, read in chunks: a file of any size is walked in bounded memory. */
+async function* walkFile(fh: FileHandle, start: number, size: number, chunk: number, keep: boolean): AsyncGenerator<Step, void> {
+  let buf = Buffer.alloc(0);
+  let bufStart = start; // file offset of buf[0]
+  let readPos = start;
+  let off = 0;
+  for (;;) {
+    if (bufStart + off >= size) return void (yield { failed: null, offset: bufStart + off });
+    const p = parseBatch(buf, off, keep);
+    if (p.ok) {
+      yield { batch: p, offset: bufStart + off, end: bufStart + p.end };
+      off = p.end;
+      continue;
+    }
+    if (p.short && readPos < size) {
+      // Keep the unparsed tail and read the next chunk after it; a batch larger than a chunk
+      // takes several reads (each at least doubling what is held).
+      const n = Math.min(Math.max(chunk, buf.length - off), size - readPos);
+      const next = Buffer.alloc(n);
+      const { bytesRead } = await fh.read(next, 0, n, readPos);
+      if (bytesRead === 0) return void (yield { failed: p, offset: bufStart + off });
+      readPos += bytesRead;
+      buf = Buffer.concat([buf.subarray(off), next.subarray(0, bytesRead)]);
+      bufStart += off;
+      off = 0;
+      continue;
+    }
+    return void (yield { failed: p, offset: bufStart + off });
+  }
+}
+
+/**
+ * Adds one step of a walk to a result. Returns 'more' to go on, 'done' to stop, or 'ask' when
+ * a bad batch magic was met: the caller then asks whether a valid batch follows somewhere after
+ * `res.validEnd` and, if so, calls markCorrupt (the server's fatal-corruption rule).
+ */
+function addStep(res: ScanResult, s: Step, o: ScanOptions, st: { expect?: bigint }): 'more' | 'done' | 'ask' {
+  if ('batch' in s) {
+    const p = s.batch;
+    if (st.expect !== undefined && p.first !== st.expect) {
+      res.tail = 'corrupt';
+      res.problem = `batch at offset ${s.offset} starts at position ${p.first}, want ${st.expect}`;
+      return 'done';
+    }
+    st.expect = p.last + 1n;
+    res.batches++;
+    res.records += p.count;
+    res.firstGlobalPosition ??= p.first;
+    res.lastGlobalPosition = p.last;
+    res.validEnd = s.end;
+    if (p.records) o.onRecords?.(p.records);
+    return 'more';
+  }
+  if (!s.failed) return 'done';
+  res.tail = 'torn';
+  res.problem = s.failed.reason;
+  return !s.failed.short && s.failed.reason.startsWith('bad batch magic') ? 'ask' : 'done';
+}
+
+function markCorrupt(res: ScanResult): void {
+  res.tail = 'corrupt';
+  res.problem = `${res.problem}, followed by valid batches`;
+}
+
+function newResult(version: number, size: number, from: number): ScanResult {
+  return { version, validEnd: from, fileSize: size, batches: 0, records: 0, firstGlobalPosition: null, lastGlobalPosition: null, tail: 'clean' };
+}
+
+/**
+ * Walks the batches of a log, verifying every record CRC, every batch CRC and the contiguity of
+ * global positions. `src` is a path (read in chunks through a FileHandle, never whole) or the
+ * bytes of a whole log (header included). Throws on a bad file magic or a version other than 3.
+ *
+ * tail: 'clean' when the walk ends exactly at the end; 'torn' when a trailing partial or corrupt
+ * batch follows `validEnd` (the server truncates it away with a warning and starts); 'corrupt'
+ * when a bad batch magic is followed by a whole valid batch later on (the server exits 1), or
+ * when positions do not continue from `expectFirst`.
+ */
+export async function scanLog(src: string | Buffer, o: ScanOptions = {}): Promise<ScanResult> {
+  if (Buffer.isBuffer(src)) return scanBuffer(src, o);
+  const fh = await open(src, 'r');
+  try {
+    const size = Math.min((await fh.stat()).size, o.limit ?? Number.MAX_SAFE_INTEGER);
+    const head = Buffer.alloc(FILE_HEADER_LEN);
+    await fh.read(head, 0, FILE_HEADER_LEN, 0);
+    const res = newResult(checkHeader(head), size, o.from ?? FILE_HEADER_LEN);
+    const st: { expect?: bigint } = { expect: o.expectFirst };
+    for await (const s of walkFile(fh, res.validEnd, size, o.chunkSize ?? 4 * 1024 * 1024, Boolean(o.onRecords))) {
+      const next = addStep(res, s, o, st);
+      if (next === 'more') continue;
+      if (next === 'ask' && (await laterValidBatch(fh, res.validEnd + 1, size))) markCorrupt(res);
+      break;
+    }
+    return res;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** scanLog over the bytes of a whole log, synchronously. */
+export function scanBuffer(buf: Buffer, o: ScanOptions = {}): ScanResult {
+  const b = o.limit !== undefined && o.limit < buf.length ? buf.subarray(0, o.limit) : buf;
+  const res = newResult(checkHeader(b), b.length, o.from ?? FILE_HEADER_LEN);
+  const st: { expect?: bigint } = { expect: o.expectFirst };
+  for (const s of walkBuffer(b, res.validEnd, Boolean(o.onRecords))) {
+    const next = addStep(res, s, o, st);
+    if (next === 'more') continue;
+    if (next === 'ask' && laterValidIn(b, res.validEnd + 1)) markCorrupt(res);
+    break;
+  }
+  return res;
+}
+
+/**
+ * The verified events of whole batches in `buf`, in log order. `buf` is either a whole log
+ * (starting with the file header, which is checked) or bytes starting at a batch boundary (a
+ * backup segment). Iteration stops before the first batch that does not verify, exactly where
+ * the server's recovery would cut; use scanLog to learn whether and why that happened.
+ */
+export function* decodeRecords(buf: Buffer, o: { from?: number } = {}): Generator<EventRecord> {
+  let start = o.from ?? 0;
+  if (o.from === undefined && buf.length >= 4 && buf.toString('latin1', 0, 4) === FILE_MAGIC) {
+    checkHeader(buf);
+    start = FILE_HEADER_LEN;
+  }
+  for (const s of walkBuffer(buf, start, true)) {
+    if (!('batch' in s)) return;
+    yield* s.batch.records ?? [];
+  }
+}
+
+/** decodeRecords over a log file, read in chunks (never whole): for verifying restores. */
+export async function* readLogRecords(path: string, o: { from?: number; limit?: number; chunkSize?: number } = {}): AsyncGenerator<EventRecord> {
   const fh = await open(path, 'r');
   try {
     const size = Math.min((await fh.stat()).size, o.limit ?? Number.MAX_SAFE_INTEGER);
     const head = Buffer.alloc(FILE_HEADER_LEN);
     await fh.read(head, 0, FILE_HEADER_LEN, 0);
     checkHeader(head);
-    const chunk = o.chunkSize ?? 4 * 1024 * 1024;
-    const res: ScanResult = { validEnd: o.from ?? FILE_HEADER_LEN, fileSize: size, batches: 0, records: 0, firstGlobalPosition: null, lastGlobalPosition: null, tail: 'clean' };
-    let buf = Buffer.alloc(0);
-    let bufStart = res.validEnd;
-    let readPos = res.validEnd;
-    let off = 0;
-    let expect = o.expectFirst;
-    for (;;) {
-      const p = parseBatch(buf, off, Boolean(o.onRecords));
-      if (p.ok) {
-        if (expect !== undefined && p.first !== expect) {
-          res.tail = 'corrupt';
-          res.problem = `batch at offset ${bufStart + off} starts at position ${p.first}, want ${expect}`;
-          return res;
-        }
-        expect = p.last + 1n;
-        res.batches++;
-        res.records += p.count;
-        res.firstGlobalPosition ??= p.first;
-        res.lastGlobalPosition = p.last;
-        if (p.records) o.onRecords?.(p.records);
-        off = p.end;
-        res.validEnd = bufStart + off;
-        continue;
-      }
-      if (p.short && readPos < size) {
-        // Keep the unparsed tail and read the next chunk after it.
-        const n = Math.min(chunk, size - readPos);
-        const next = Buffer.alloc(n);
-        const { bytesRead } = await fh.read(next, 0, n, readPos);
-        readPos += bytesRead;
-        buf = Buffer.concat([buf.subarray(off), next.subarray(0, bytesRead)]);
-        bufStart += off;
-        off = 0;
-        continue;
-      }
-      if (res.validEnd === size) return res;
-      res.tail = 'torn';
-      res.problem = p.reason;
-      if (!p.short && p.reason.startsWith('bad batch magic') && (await laterValidBatch(fh, res.validEnd + 1, size))) {
-        res.tail = 'corrupt';
-        res.problem = `${p.reason}, followed by valid batches`;
-      }
-      return res;
+    for await (const s of walkFile(fh, o.from ?? FILE_HEADER_LEN, size, o.chunkSize ?? 4 * 1024 * 1024, true)) {
+      if (!('batch' in s)) return;
+      yield* s.batch.records ?? [];
     }
   } finally {
     await fh.close();
   }
 }
 
-/** Whether a whole, valid batch starts anywhere after `from` (the server's fatal-corruption rule). */
-async function laterValidBatch(fh: import('node:fs/promises').FileHandle, from: number, size: number): Promise<boolean> {
+/** Whether a whole, valid batch starts anywhere at or after `from` in `b`. */
+function laterValidIn(b: Buffer, from: number): boolean {
+  for (let i = b.indexOf(BATCH_MAGIC, from, 'latin1'); i >= 0; i = b.indexOf(BATCH_MAGIC, i + 1, 'latin1')) {
+    if (parseBatch(b, i).ok) return true;
+  }
+  return false;
+}
+
+/** Whether a whole, valid batch starts anywhere at or after `from` (the server's fatal-corruption rule). */
+async function laterValidBatch(fh: FileHandle, from: number, size: number): Promise<boolean> {
+  // Windows overlap by the largest batch we expect to see whole (a batch that straddles a window
+  // edge by more is found from the next window's start only if it begins there).
   const window = 8 * 1024 * 1024;
-  for (let pos = from; pos < size; pos += window - 1024 * 1024) {
+  const overlap = 1024 * 1024;
+  for (let pos = from; pos < size; pos += window - overlap) {
     const n = Math.min(window, size - pos);
     const b = Buffer.alloc(n);
     await fh.read(b, 0, n, pos);
-    for (let i = b.indexOf(BATCH_MAGIC, 0, 'latin1'); i >= 0; i = b.indexOf(BATCH_MAGIC, i + 1, 'latin1')) {
-      if (parseBatch(b, i).ok) return true;
-    }
+    if (laterValidIn(b, 0)) return true;
+    if (pos + n >= size) break;
   }
   return false;
 }

@@ -1,8 +1,27 @@
-// The .proto texts. From source they are read beside this module; the bundles (scripts/build.mjs)
-// replace this module with the texts inlined, so a bundle is one self-contained file.
+// The .proto texts. From source they are read beside this module (./proto/); a bundle built by
+// scripts/build.mjs replaces this module with the texts inlined, and a bundle built by
+// scripts/build-standins.mjs finds them in proto/ next to itself (import.meta.url is then the
+// bundle's own URL) or, failing that, in proto/ next to the script that was run.
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
-const read = (name: string) => readFileSync(new URL(`./proto/${name}`, import.meta.url), 'utf8');
+function read(name: string): string {
+  const tried: string[] = [];
+  const candidates: (() => string | URL)[] = [
+    () => new URL(`./proto/${name}`, import.meta.url),
+    () => join(dirname(process.argv[1] ?? ''), 'proto', name),
+  ];
+  for (const where of candidates) {
+    try {
+      const p = where();
+      tried.push(String(p));
+      return readFileSync(p, 'utf8');
+    } catch {
+      // next candidate
+    }
+  }
+  throw new Error(`cannot find ${name} (tried ${tried.join(', ')})`);
+}
 
 export const eventfoldProto = (): string => read('eventfold.proto');
 export const healthProto = (): string => read('health.proto');

@@ -5,7 +5,7 @@
 // under systemd exactly where the real binary would.
 import * as grpc from '@grpc/grpc-js';
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { dirname } from 'node:path';
 import { loadPackages } from '../../../lib/eventfold/client.ts';
@@ -20,12 +20,27 @@ async function main(): Promise<void> {
   };
 
   const env = process.env;
-  const dataPath = env.EVENTFOLD_DATA ?? die('EVENTFOLD_DATA is required');
+  const dataPath = env.EVENTFOLD_DATA || die('EVENTFOLD_DATA is required (the path of the log file)');
   const listen = env.EVENTFOLD_LISTEN || '[::]:2113';
   const metricsListen = env.EVENTFOLD_METRICS_LISTEN ?? '[::]:9090';
   const jwtSecret = env.EVENTFOLD_JWT_SECRET ?? '';
   if (Boolean(env.EVENTFOLD_TLS_CERT) !== Boolean(env.EVENTFOLD_TLS_KEY)) die('EVENTFOLD_TLS_CERT and EVENTFOLD_TLS_KEY must be set together');
-  for (const k of ['EVENTFOLD_BROKER_CAPACITY', 'EVENTFOLD_DEDUP_CAPACITY']) if (env[k] && !/^\d+$/.test(env[k] as string)) die(`${k} must be a number`);
+  const num = (k: string, dflt: number): number => {
+    const v = env[k];
+    if (v === undefined || v === '') return dflt;
+    if (!/^\d+$/.test(v) || Number(v) < 1) die(`${k} must be a positive integer, got ${JSON.stringify(v)}`);
+    return Number(v);
+  };
+  const brokerCapacity = num('EVENTFOLD_BROKER_CAPACITY', 4096);
+  num('EVENTFOLD_DEDUP_CAPACITY', 65536);
+  const readPem = (k: string): Buffer => {
+    try {
+      return readFileSync(env[k] as string);
+    } catch (e) {
+      return die(`cannot read ${k} ${env[k]}: ${(e as Error).message}`);
+    }
+  };
+  const tls = env.EVENTFOLD_TLS_CERT ? { cert: readPem('EVENTFOLD_TLS_CERT'), key: readPem('EVENTFOLD_TLS_KEY'), ca: env.EVENTFOLD_TLS_CA ? readPem('EVENTFOLD_TLS_CA') : null } : null;
   if (!existsSync(dirname(dataPath))) die(`cannot open ${dataPath}: parent directory does not exist`);
 
   // ---- the log: recovery, index, appends
@@ -78,11 +93,15 @@ async function main(): Promise<void> {
     recorded_at: r.recordedAt.toString(),
   });
 
+  // A live subscriber gets events through its stream's buffer; one that lets more than
+  // EVENTFOLD_BROKER_CAPACITY events pile up has fallen behind and is cut off (INVALID_ARGUMENT),
+  // as the real broker drops a lagging receiver.
   type Sub = { from: (r: EventRecord) => boolean; write: (r: EventRecord) => void };
   const subscribers = new Set<Sub>();
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   type Any = any;
+  let appends = 0;
   function append(req: Any): Any {
     const sid = String(req.stream_id);
     if (!UUID.test(sid)) throw status(grpc.status.INVALID_ARGUMENT, 'stream_id must be a UUID');
@@ -103,6 +122,7 @@ async function main(): Promise<void> {
     const batch = encodeBatch(recs);
     if (writeSync(fd, batch) !== batch.length) throw status(grpc.status.INTERNAL, 'short write');
     fsyncSync(fd);
+    appends++;
     recs.forEach(index);
     for (const s of subscribers) for (const r of recs) if (s.from(r)) s.write(r);
     const first = recs[0] as EventRecord;
@@ -141,10 +161,20 @@ async function main(): Promise<void> {
 
   function subscribe(replay: () => EventRecord[], from: (r: EventRecord) => boolean) {
     return (call: grpc.ServerWritableStream<Any, Any>) => {
-      if (!authorized(call.metadata)) return call.destroy(status(grpc.status.UNAUTHENTICATED, 'missing or invalid bearer token'));
+      if (!authorized(call.metadata)) return void call.emit('error', status(grpc.status.UNAUTHENTICATED, 'missing or invalid bearer token'));
       for (const r of replay()) call.write({ event: toWire(r) });
       call.write({ caught_up: {} });
-      const sub: Sub = { from, write: (r) => call.write({ event: toWire(r) }) };
+      const sub: Sub = {
+        from,
+        write: (r) => {
+          if (call.writableLength >= brokerCapacity) {
+            subscribers.delete(sub);
+            log('WARN', `subscriber fell behind, dropping it peer=${call.getPeer()}`);
+            return void call.emit('error', status(grpc.status.INVALID_ARGUMENT, 'subscriber fell behind; resubscribe from the last position seen'));
+          }
+          call.write({ event: toWire(r) });
+        },
+      };
       subscribers.add(sub);
       call.on('cancelled', () => subscribers.delete(sub));
       call.on('close', () => subscribers.delete(sub));
@@ -172,44 +202,83 @@ async function main(): Promise<void> {
       subscribe(() => (streams.get(sid) ?? []).filter((r) => r.streamVersion >= from), (r) => r.streamId === sid && r.streamVersion >= from)(call);
     },
   });
+  // grpc.health.v1: SERVING once bound, NOT_SERVING from the start of shutdown; no JWT needed.
   let serving = 'SERVING';
   const KNOWN = new Set(['', 'eventfold.EventStore']);
+  const watchers = new Set<grpc.ServerWritableStream<Any, Any>>();
   server.addService(health.Health.service, {
     Check: (call: grpc.ServerUnaryCall<Any, Any>, cb: grpc.sendUnaryData<Any>) => (KNOWN.has(call.request.service) ? cb(null, { status: serving }) : cb(status(grpc.status.NOT_FOUND, 'unknown service'))),
-    Watch: (call: grpc.ServerWritableStream<Any, Any>) => call.write({ status: KNOWN.has(call.request.service) ? serving : 'SERVICE_UNKNOWN' }),
+    Watch: (call: grpc.ServerWritableStream<Any, Any>) => {
+      if (!KNOWN.has(call.request.service)) return void call.write({ status: 'SERVICE_UNKNOWN' });
+      call.write({ status: serving });
+      watchers.add(call);
+      call.on('cancelled', () => watchers.delete(call));
+      call.on('close', () => watchers.delete(call));
+    },
   });
 
   const port = await new Promise<number>((res) => {
-    const creds = grpc.ServerCredentials.createInsecure();
+    const creds = tls ? grpc.ServerCredentials.createSsl(tls.ca, [{ cert_chain: tls.cert, private_key: tls.key }], Boolean(tls.ca)) : grpc.ServerCredentials.createInsecure();
     server.bindAsync(listen, creds, (err, p) => (err ? die(`cannot listen on ${listen}: ${err.message}`) : res(p)));
   });
-  log('INFO', `listening addr=${listen.replace(/:\d+$/, `:${port}`)}`);
+  log('INFO', `listening addr=${listen.replace(/:\d+$/, `:${port}`)} tls=${tls ? (tls.ca ? 'mtls' : 'on') : 'off'} auth=${jwtSecret ? 'jwt' : 'none'}`);
 
   if (metricsListen !== '') {
     const m = /^(?:\[(.*)\]|([^:]*)):(\d+)$/.exec(metricsListen) ?? die(`bad EVENTFOLD_METRICS_LISTEN ${metricsListen}`);
     const http = createServer((req, res) => {
       if (req.method !== 'GET' || req.url !== '/metrics') return void res.writeHead(404).end();
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-      res.end(`# TYPE eventfold_events_total counter\neventfold_events_total ${events.length}\n# TYPE eventfold_streams gauge\neventfold_streams ${streams.size}\n# TYPE eventfold_global_position gauge\neventfold_global_position ${events.length ? events.length - 1 : 0}\n`);
+      res.end(
+        [
+          '# HELP eventfold_events_total Events in the log.',
+          '# TYPE eventfold_events_total counter',
+          `eventfold_events_total ${events.length}`,
+          '# HELP eventfold_appends_total Append requests written since start.',
+          '# TYPE eventfold_appends_total counter',
+          `eventfold_appends_total ${appends}`,
+          '# HELP eventfold_streams Streams in the log.',
+          '# TYPE eventfold_streams gauge',
+          `eventfold_streams ${streams.size}`,
+          '# HELP eventfold_global_position Global position of the last event.',
+          '# TYPE eventfold_global_position gauge',
+          `eventfold_global_position ${events.length ? events.length - 1 : 0}`,
+          '# HELP eventfold_subscribers Open subscriptions.',
+          '# TYPE eventfold_subscribers gauge',
+          `eventfold_subscribers ${subscribers.size}`,
+          '',
+        ].join('\n'),
+      );
     });
     http.on('error', (e) => die(`cannot listen for metrics on ${metricsListen}: ${e.message}`));
     http.listen(Number(m[3]), m[1] ?? m[2] ?? '::', () => {
       const a = http.address();
       log('INFO', `metrics listening addr=${typeof a === 'object' && a ? `${a.address}:${a.port}` : metricsListen}`);
     });
-    process.on('SIGTERM', () => http.close());
+    for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => http.close());
   }
 
-  process.on('SIGTERM', () => {
+  // Graceful: health goes NOT_SERVING (watchers are told, then their streams end), new calls are
+  // refused, calls in flight finish. An open subscription keeps the drain waiting, as with the
+  // real server: systemd's TimeoutStopSec ends that.
+  let stopping = false;
+  const shutdown = (sig: string) => {
+    if (stopping) return;
+    stopping = true;
     serving = 'NOT_SERVING';
-    log('INFO', 'shutdown requested, draining');
-    for (const s of subscribers) subscribers.delete(s);
+    log('INFO', `${sig} received, health NOT_SERVING, draining`);
+    for (const w of watchers) {
+      w.write({ status: serving });
+      w.end();
+    }
+    watchers.clear();
     server.tryShutdown(() => {
       fsyncSync(fd);
       log('INFO', 'stopped');
       process.exit(0);
     });
-  });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
 void main();
