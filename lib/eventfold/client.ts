@@ -102,8 +102,12 @@ export class EventfoldClient {
   subscribeAll(fromPosition: number, onMessage: (m: SubscribeMessage) => void, onEnd?: (err: grpc.ServiceError | null) => void): { cancel(): void } {
     const call = this.#store.SubscribeAll({ from_position: fromPosition }, this.#meta);
     call.on('data', (m: { content?: string; event?: Recorded }) => onMessage(m.content === 'event' && m.event ? { event: m.event } : { caught_up: true }));
-    call.on('error', (e: grpc.ServiceError) => onEnd?.(e.code === grpc.status.CANCELLED ? null : e));
-    call.on('end', () => onEnd?.(null));
+    // The final status arrives once, whatever the order of 'error' and 'end'.
+    call.on('error', () => undefined);
+    call.on('status', (st: grpc.StatusObject) => {
+      if (st.code === grpc.status.OK || st.code === grpc.status.CANCELLED) return onEnd?.(null);
+      onEnd?.(Object.assign(new Error(`${st.code} ${grpc.status[st.code]}: ${st.details}`), st) as grpc.ServiceError);
+    });
     return { cancel: () => call.cancel() };
   }
 

@@ -164,10 +164,13 @@ async function main(): Promise<void> {
       if (!authorized(call.metadata)) return void call.emit('error', status(grpc.status.UNAUTHENTICATED, 'missing or invalid bearer token'));
       for (const r of replay()) call.write({ event: toWire(r) });
       call.write({ caught_up: {} });
+      let dropped = false;
       const sub: Sub = {
         from,
         write: (r) => {
+          if (dropped) return;
           if (call.writableLength >= brokerCapacity) {
+            dropped = true;
             subscribers.delete(sub);
             log('WARN', `subscriber fell behind, dropping it peer=${call.getPeer()}`);
             return void call.emit('error', status(grpc.status.INVALID_ARGUMENT, 'subscriber fell behind; resubscribe from the last position seen'));
