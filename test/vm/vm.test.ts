@@ -85,6 +85,10 @@ describe.skipIf(!vmTests)('ARM64 VM harness', () => {
     expect((await vm.ssh(['uname', '-m'])).stdout.trim()).toBe('aarch64');
     expect((await vm.ssh(['cat', '/etc/debian_version'])).stdout).toMatch(/^12\./);
     expect((await vm.ssh(['cat', '/etc/vendor-marker'])).stdout).toBe('from vendor-data');
+    // The harness's own seed is schema-clean, and sudo resolves the meta-data hostname quietly.
+    expect((await vm.ssh(['sudo', '-n', 'grep', '-c', 'Invalid cloud-config', '/var/log/cloud-init.log'])).stdout.trim()).toBe('0');
+    const sudo = await vm.ssh(['sudo', '-n', 'true']);
+    expect([sudo.exitCode, sudo.stderr]).toEqual([0, '']);
   }, 900_000);
 
   it('the guest sees the host as the user-network gateway 10.0.2.2', async () => {
