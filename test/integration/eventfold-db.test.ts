@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../../lib/core/wait.ts';
 import { EventfoldClient, type Recorded } from '../../lib/eventfold/client.ts';
 import { bootVm, testKey, type Vm } from '../vm/vm.ts';
 import { ROOT, envFile, explain, runOn, runbook } from './runbook-cli.ts';
@@ -103,9 +104,9 @@ describe('EventfoldDB on an ARM64 VM', () => {
     expect((await as(['oci', 'os', 'bucket', 'create', '--name', BUCKET, '--compartment-id', 'ocid1.compartment.oc1..test'])).exitCode).toBe(0);
     const run1 = await vm.ssh(['sudo', 'systemctl', 'start', 'eventfold-backup.service'], { timeoutMs: 300_000 });
     expect(run1.exitCode, run1.stderr).toBe(0);
-    const size1 = Number((await vm.ssh(['stat', '-c', '%s', '/data/eventfold.log'])).stdout);
+    const size1 = Number((await vm.ssh(['sudo', 'stat', '-c', '%s', '/data/eventfold.log'])).stdout);
     await append(12);
-    const size2 = Number((await vm.ssh(['stat', '-c', '%s', '/data/eventfold.log'])).stdout);
+    const size2 = Number((await vm.ssh(['sudo', 'stat', '-c', '%s', '/data/eventfold.log'])).stdout);
     expect((await vm.ssh(['sudo', 'systemctl', 'start', 'eventfold-backup.service'], { timeoutMs: 300_000 })).exitCode).toBe(0);
     const list = JSON.parse((await as(['oci', 'os', 'object', 'list', '--bucket-name', BUCKET, '--all'])).stdout) as { data: { name: string; size: number }[] };
     const segs = list.data.filter((o) => o.name.includes('/segments/'));
@@ -117,6 +118,7 @@ describe('EventfoldDB on an ARM64 VM', () => {
   }, 600_000);
 
   it('after losing the log, a restore brings back the same events in the same order', async () => {
+    expect(beforeLoss).toHaveLength(42);
     await vm.ssh(['sudo', 'systemctl', 'stop', 'eventfold-db.service']);
     await vm.ssh(['sudo', 'rm', '-f', '/data/eventfold.log']);
     const r = await runOn(vm, 'eventfold-db.restore', env1, ['--yes'], 'admin');
@@ -151,7 +153,9 @@ describe('EventfoldDB on an ARM64 VM', () => {
       await new Promise((res) => setTimeout(res, 2_000));
     }
     expect((await vm.ssh(['systemctl', 'is-active', 'eventfold-db.service'])).stdout.trim()).toBe('active');
+    // Type=exec: "active" comes before the server listens; health says when it serves.
     const c = new EventfoldClient(`127.0.0.1:${vm.hostPorts[2113]}`, { deadlineMs: 10_000 });
+    await waitFor(async () => c.health().then((h) => (h === 'SERVING' ? { done: true, value: h } : { done: false, reason: h }), (e: Error) => ({ done: false, reason: e.message })), { what: 'health after reboot', deadlineMs: 120_000, initialDelayMs: 1_000 });
     expect((await c.readEverything()).length).toBe(42);
     c.close();
   }, 600_000);

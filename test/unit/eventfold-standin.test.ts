@@ -1,7 +1,7 @@
 // The EventfoldDB stand-in behaves like the real server (reference facts) on 127.0.0.1.
 import { execa, type ResultPromise } from 'execa';
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, copyFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -249,14 +249,17 @@ describe('EventfoldDB stand-in: API details', () => {
   }, 30_000);
 });
 
-describe('EventfoldDB stand-in: the ESM bundle', () => {
-  it('builds with scripts/build-standins.mjs and runs with plain node, protos beside it', async () => {
-    const out = mkdtempSync(join(tmpdir(), 'ef-bundle-'));
+describe('EventfoldDB stand-in: the release-shaped bundle', () => {
+  it('scripts/build.mjs makes one executable file that runs alone, with no proto files beside it', async () => {
     const root = new URL('../../', import.meta.url).pathname;
-    await execa('node', [join(root, 'scripts/build-standins.mjs'), '--outdir', out], { cwd: root });
-    expect(statSync(join(out, 'proto/eventfold.proto')).isFile()).toBe(true);
+    const out = mkdtempSync(join(tmpdir(), 'ef-release-'));
+    await execa('node', [join(root, 'scripts/build.mjs')], { cwd: root });
+    // Copied somewhere with no package.json and no protos, as a release binary would be.
+    const bin = join(out, 'eventfold-db');
+    copyFileSync(join(root, 'dist/standins/eventfold-db'), bin);
+    chmodSync(bin, 0o755);
     const data = tmpLog();
-    const a = await start(data, {}, [join(out, 'eventfold-db.mjs')]);
+    const a = await start(data, {}, ['--jitless', bin]);
     await a.c.append(randomUUID(), { no_stream: {} }, ev(2));
     expect((await a.c.readAll(0, 10)).map((e) => e.global_position)).toEqual(['0', '1']);
     a.c.close();

@@ -17,6 +17,7 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, 
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { shQuote } from '../../lib/core/quote.ts';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 
 const HERE = new URL('.', import.meta.url).pathname;
@@ -67,10 +68,7 @@ export interface KeyPair {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** POSIX single-quoting of one word for the remote shell. */
-export function shQuote(s: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
+export { shQuote };
 
 /** Polls `attempt` until it returns a value (not undefined) or the deadline passes. */
 async function poll<T>(what: string, deadlineMs: number, intervalMs: number, attempt: () => Promise<T | undefined>, last: () => string): Promise<T> {
