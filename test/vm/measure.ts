@@ -24,4 +24,4 @@ for (let i = 0; i < runs; i++) {
   }
   console.log(`run ${i + 1}: SSH ${s(ssh.at(-1) as number)}, cloud-init done ${s(ci.at(-1) as number)}`);
 }
-console.log(`cpu ${process.env.RUNBOOK_VM_CPU ?? 'max,pauth-impdef=on'}: boot to SSH ${s(median(ssh))}, to cloud-init done ${s(median(ci))} (median of ${runs})`);
+console.log(`cpu ${process.env.RUNBOOK_VM_CPU ?? 'cortex-a72'}: boot to SSH ${s(median(ssh))}, to cloud-init done ${s(median(ci))} (median of ${runs})`);

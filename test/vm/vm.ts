@@ -5,7 +5,7 @@
 //
 // Env:
 //   RUNBOOK_CACHE_DIR  image cache root (see build-image.sh)
-//   RUNBOOK_VM_CPU     qemu -cpu model (default max,pauth-impdef=on)
+//   RUNBOOK_VM_CPU     qemu -cpu model (default cortex-a72: under -cpu max, Node's JIT segfaulted now and then)
 //   RUNBOOK_KEEP_VM=1  for iterating by hand only: stop() leaves the VM running and records it in
 //                      test/.tmp/vm-<name>.json; a later bootVm() with the same name and the same
 //                      options reuses it while its qemu is alive and SSH answers. The operator key
@@ -565,7 +565,7 @@ export async function bootVm(o: VmOptions): Promise<Vm> {
     );
 
     const args = [
-      '-M', 'virt', '-cpu', process.env.RUNBOOK_VM_CPU ?? 'max,pauth-impdef=on', '-smp', '2', '-m', String(o.memoryMiB ?? 2048),
+      '-M', 'virt', '-cpu', process.env.RUNBOOK_VM_CPU ?? 'cortex-a72', '-smp', '2', '-m', String(o.memoryMiB ?? 2048),
       '-display', 'none', '-monitor', 'none', '-serial', `file:${join(dir, 'console.log')}`,
       '-kernel', image.kernel, '-initrd', image.initrd,
       '-append', 'root=/dev/vda rw console=ttyAMA0 net.ifnames=0 quiet',
