@@ -1,6 +1,6 @@
 // Drives the bundled `runbook` CLI the way an operator does, and reads its --json events.
 import { execa } from 'execa';
-import { chmodSync, cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { EngineEvent } from '../../lib/engine/types.ts';
@@ -44,7 +44,7 @@ export function envFile(values: Record<string, string>): string {
 /** A copy of the project's assets with one file replaced, for broken-asset scenarios. */
 export function brokenAssets(rel: string, content: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'runbook-assets-'));
-  for (const d of ['nftables', 'systemd', 'cloud-init', 'compose', 'runbooks']) cpSync(join(ROOT, d), join(dir, d), { recursive: true });
+  for (const d of ['nftables', 'systemd', 'cloud-init', 'compose', 'runbooks']) if (existsSync(join(ROOT, d))) cpSync(join(ROOT, d), join(dir, d), { recursive: true });
   cpSync(join(ROOT, 'package.json'), join(dir, 'package.json'));
   writeFileSync(join(dir, rel), content);
   return dir;
