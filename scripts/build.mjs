@@ -3,7 +3,8 @@
 //   dist/eventfold/ eventfold-tools, installed on EventfoldDB hosts (Node 18+)
 //   dist/standins/  test stand-ins installed into test VMs (never shipped to a real host)
 import { build } from 'esbuild';
-import { chmodSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 
 const banner = { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" };
 // lib/eventfold/protos.ts reads the .proto files at run time from source; in a bundle their
@@ -30,4 +31,9 @@ chmodSync('dist/standins/eventfold-db', 0o755);
 // The OCI CLI stand-in, installable as /usr/local/bin/oci inside a test VM.
 await build({ ...common, entryPoints: ['test/standins/oci/oci.ts'], outfile: 'dist/standins/oci.mjs', banner: { js: `#!/usr/bin/env node\n${banner.js}` } });
 chmodSync('dist/standins/oci.mjs', 0o755);
-console.log('built dist/cli, dist/eventfold, dist/standins');
+
+// The bundle a host installs (first boot fetches it from Object Storage): the bundled CLI, the
+// host tools and the assets, no node_modules. Reproducible: the same sources give the same SHA-256.
+const assets = ['cloud-init', 'systemd', 'nftables', 'compose', ...readdirSync('runbooks').map((r) => `runbooks/${r}/files`)].filter((p) => existsSync(p));
+execFileSync('tar', ['--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', '--mode=go-w', '-I', 'gzip -n', '-cf', 'dist/runbook-bundle.tar.gz', 'package.json', 'bin/runbook.mjs', 'dist/cli', 'dist/eventfold', ...assets]);
+console.log('built dist/cli, dist/eventfold, dist/standins, dist/runbook-bundle.tar.gz');

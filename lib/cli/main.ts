@@ -12,6 +12,7 @@ usage:
   runbook show RUNBOOK [--env-example] the runbook as a Markdown document (or its example env file)
   runbook run RUNBOOK [options]        converge a host, step by step
   runbook user-data RUNBOOK --env FILE the runbook's first-boot cloud-init user-data, rendered
+                                       (--env-example: the env file it takes)
   runbook unlock --target TARGET       break a stale run lock on a host
 
 run options:
@@ -69,8 +70,11 @@ async function main(argv: string[]): Promise<number> {
   }
   if (cmd === 'user-data') {
     if (!rb.cloudInit) throw new RunbookError('usage', `${name} has no cloud-init user-data`, { hint: 'runbook list' });
-    const [{ loadConfig }, { renderUserData }] = await Promise.all([import('../config/schema.ts'), import('../core/assets.ts')]);
-    return print(renderUserData(rb.cloudInit.template, rb.cloudInit.vars(loadConfig(rb.config, o.env ?? []))));
+    const [{ loadConfig, exampleEnv }, { renderUserData }] = await Promise.all([import('../config/schema.ts'), import('../core/assets.ts')]);
+    const schema = rb.cloudInit.config ?? rb.config;
+    if (o['env-example']) return print(exampleEnv(schema));
+    if (!o.env?.length) throw new RunbookError('usage', `user-data ${name} needs --env FILE`, { hint: `runbook user-data ${name} --env-example > ${name}-boot.env` });
+    return print(renderUserData(rb.cloudInit.template, rb.cloudInit.vars(loadConfig(schema, o.env))));
   }
   const { runCommand } = await import('./run.ts');
   return runCommand(rb, {

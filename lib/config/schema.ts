@@ -58,7 +58,7 @@ export function loadConfig<C>(schema: ConfigSchema<C>, files: string[]): C {
 /** The example env file for a schema, as `runbook show NAME --env-example` prints it. */
 export function exampleEnv(schema: ConfigSchema<unknown>): string {
   return Object.entries(schema.vars)
-    .map(([k, s]) => `# ${s.description}${s.optional ? ' (optional)' : ''}${s.secret ? ' (secret: keep this file mode 600)' : ''}\n${k}=${quote(s.example)}\n`)
+    .map(([k, s]) => `# ${s.description}${s.optional ? ' (optional: uncomment to set)' : ''}${s.secret ? ' (secret: keep this file mode 600)' : ''}\n${s.optional ? '# ' : ''}${k}=${quote(s.example)}\n`)
     .join('\n');
 }
 
@@ -87,6 +87,9 @@ export const checks = {
   name: (v: string) => (/^[a-z_][a-z0-9_-]{0,31}$/.test(v) ? null : `must be a Unix user name, got "${v}"`),
   sshKeys: (v: string) => (splitList(v, /\s*;\s*/).every((k) => /^(ssh-(ed25519|rsa)|ecdsa-sha2-nistp\d+|sk-\S+) [A-Za-z0-9+/=]+( .*)?$/.test(k)) ? null : 'must be one or more OpenSSH public keys separated by ";"'),
   oneOf: (...vals: string[]) => (v: string) => (vals.includes(v) ? null : `must be one of ${vals.join(', ')}, got "${v}"`),
+  bucket: (v: string) => (/^[\w.-]{1,256}$/.test(v) ? null : `must be a bucket name (letters, digits, "-", "_", "."), got "${v}"`),
+  objectName: (v: string) => (/^[\w.+-]+(\/[\w.+-]+)*$/.test(v) && !v.split('/').includes('..') ? null : `must be an object name of simple path parts, got "${v}"`),
+  sha256: (v: string) => (/^[0-9a-f]{64}$/.test(v) ? null : 'must be 64 lowercase hex digits'),
   absPath: (v: string) => (/^\/[^\0]*$/.test(v) && !v.includes('..') ? null : `must be an absolute path, got "${v}"`),
 };
 
@@ -111,3 +114,43 @@ export const secret = (v: Values, k: string): Secret => {
   const x = v[k];
   return x instanceof Secret ? x : new Secret(k, x ?? '');
 };
+
+/**
+ * A dotenv file holding these values, read back by readEnvFile exactly: values with spaces or
+ * shell-special characters are single-quoted (dotenv keeps those literally). A value holding a
+ * single quote or a newline cannot be written that way and is refused.
+ */
+export function envText(keys: string[], values: Values, header = ''): string {
+  const lines = header ? [header] : [];
+  for (const k of keys) {
+    const x = values[k];
+    if (x === undefined || x === '') continue;
+    const v = x instanceof Secret ? x.reveal() : x;
+    if (/['\n\r]/.test(v)) throw new RunbookError('config', `${k} holds a single quote or a line break, which an env file written for the host cannot carry`, { hint: `change ${k}` });
+    lines.push(`${k}=${/^[\w@%+=:,./-]*$/.test(v) ? v : `'${v}'`}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Several runbooks' schemas (and some variables of their own) read from one env file, as a
+ * first-boot user-data needs: each part's values are kept apart so each can be written back
+ * as that runbook's own env file.
+ */
+export function combineSchemas<P extends string, C>(parts: Record<P, ConfigSchema<unknown>>, own: Record<string, VarSpec>, build: (byPart: Record<P, Values>, own: Values) => C): ConfigSchema<C> {
+  const vars: Record<string, VarSpec> = {};
+  for (const s of [...Object.values<ConfigSchema<unknown>>(parts), { vars: own }]) {
+    for (const [k, spec] of Object.entries(s.vars)) {
+      if (k in vars) throw new Error(`variable ${k} is defined twice in a combined schema`);
+      vars[k] = spec;
+    }
+  }
+  return defineConfig<C>(vars, (v) => {
+    const byPart = {} as Record<P, Values>;
+    for (const [p, s] of Object.entries(parts) as [P, ConfigSchema<unknown>][]) {
+      byPart[p] = Object.fromEntries(Object.keys(s.vars).map((k) => [k, v[k]]));
+      s.build(byPart[p]);
+    }
+    return build(byPart, Object.fromEntries(Object.keys(own).map((k) => [k, v[k]])));
+  });
+}

@@ -38,8 +38,11 @@ export interface Runbook<C> {
   deviations?: string[];
   config: ConfigSchema<C>;
   steps(config: C): Step<C>[];
-  /** First-boot user-data reaching the same state; rendered by `runbook user-data NAME`. */
-  cloudInit?: { template: string; vars(config: C): Record<string, string> };
+  /**
+   * First-boot user-data reaching the same state; rendered by `runbook user-data NAME`. Its env
+   * file follows `config` when given (a bootstrap may need more than the runbook's own variables).
+   */
+  cloudInit?: { template: string; config?: ConfigSchema<any>; vars(config: any): Record<string, string> };
   /** The rendered files this runbook installs, so the asset tests validate exactly those. */
   assets?(config: C): RenderedAsset[];
 }

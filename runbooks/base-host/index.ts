@@ -16,7 +16,7 @@ export interface BaseHostConfig {
   journalMaxUse: string;
 }
 
-const config = defineConfig<BaseHostConfig>(
+export const baseHostConfig = defineConfig<BaseHostConfig>(
   {
     ADMIN_USER: { description: 'the admin account that logs in with SSH keys and runs sudo', example: 'admin', default: 'admin', check: checks.name },
     ADMIN_SSH_KEYS: { description: 'OpenSSH public keys of the operators, separated by ";"', example: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleExampleExampleExampleExampleExample ops@laptop', check: checks.sshKeys },
@@ -105,7 +105,7 @@ export const runbook: Runbook<BaseHostConfig> = {
   deviations: [
     'The seeds each set up their host by hand (ufw, firewalld or iptables); this runbook is the shared, tested version: nftables with its own table, so Docker\'s rules are never flushed (the FamilyCart refresh script rewrote the whole ruleset and broke forwarding).',
   ],
-  config,
+  config: baseHostConfig,
   steps,
   cloudInit: { template: 'cloud-init/base-host.yaml', vars: templateVars },
   assets: (c) => [

@@ -4,6 +4,8 @@ import type { Secret } from '../../lib/core/secret.ts';
 export interface EventfoldConfig {
   device: string;
   releaseFile: string;
+  releaseBucket: string;
+  releaseObject: string;
   releaseVersion: string;
   releaseSha256: string;
   listen: string;
@@ -27,6 +29,8 @@ export const eventfoldConfig = defineConfig<EventfoldConfig>(
   {
     DATA_DEVICE: { description: 'block device of the data volume; "auto" finds the one attached, unmounted, non-root disk', example: 'auto', default: 'auto', check: (v) => (v === 'auto' || /^\/dev\/[\w/.-]+$/.test(v) ? null : 'must be "auto" or a /dev path') },
     RELEASE_FILE: { description: 'path (on the machine running the runbook) of the aarch64 eventfold-db binary to deploy', example: './eventfold-db', optional: true },
+    RELEASE_BUCKET: { description: 'Object Storage bucket holding release binaries, fetched on the host itself with the OCI CLI (instead of RELEASE_FILE; what first boot uses)', example: 'eventfold-artifacts', optional: true, check: checks.bucket },
+    RELEASE_OBJECT: { description: 'object name of the aarch64 eventfold-db binary in RELEASE_BUCKET', example: 'eventfold-db/0.16.0/eventfold-db', optional: true, check: checks.objectName },
     RELEASE_VERSION: { description: 'version name of that release (a folder under /opt/eventfold-db/releases)', example: '0.16.0', optional: true, check: (v) => (/^[\w.+-]{1,64}$/.test(v) ? null : 'must be a short version name') },
     RELEASE_SHA256: { description: 'SHA-256 of the release binary, checked before and after upload', example: '0'.repeat(64), optional: true, check: (v) => (/^[0-9a-f]{64}$/.test(v) ? null : 'must be 64 lowercase hex digits') },
     EVENTFOLD_LISTEN: { description: 'gRPC listen address', example: '[::]:2113', default: '[::]:2113' },
@@ -34,8 +38,8 @@ export const eventfoldConfig = defineConfig<EventfoldConfig>(
     EVENTFOLD_BROKER_CAPACITY: { description: 'subscription broker capacity', example: '4096', default: '4096', check: checks.int(1, 1 << 24) },
     APP_CIDRS: { description: 'application subnet(s) allowed to reach gRPC 2113', example: '10.0.1.0/24', check: checks.cidrList },
     MONITORING_CIDRS: { description: 'monitoring subnet(s) allowed to scrape metrics on 9090', example: '10.0.2.0/24', check: checks.cidrList },
-    EVENTFOLD_JWT_SECRET: { description: 'HS256 secret for bearer auth on the EventStore service (optional)', example: 'change-me-to-64-random-characters-change-me-to-64-random-chars', optional: true, secret: true, check: (v) => (v.length >= 32 ? null : 'must be at least 32 characters') },
-    BACKUP_BUCKET: { description: 'Object Storage bucket for backups', example: 'eventfold-backups' },
+    EVENTFOLD_JWT_SECRET: { description: 'HS256 secret for bearer auth on the EventStore service', example: 'change-me-to-64-random-characters-change-me-to-64-random-chars', optional: true, secret: true, check: (v) => (v.length >= 32 ? null : 'must be at least 32 characters') },
+    BACKUP_BUCKET: { description: 'Object Storage bucket for backups', example: 'eventfold-backups', check: checks.bucket },
     BACKUP_PREFIX: { description: 'object name prefix for this host\'s backups', example: 'eventfold/prd016', check: (v) => (/^[\w.-]+(\/[\w.-]+)*$/.test(v) ? null : 'must be a path of simple names') },
     BACKUP_RETENTION_DAYS: { description: 'days a finished backup chain is kept', example: '14', default: '14', check: checks.int(1, 3650) },
     BACKUP_FULL_EVERY_DAYS: { description: 'days between full backups (each starts a new chain)', example: '7', default: '7', check: checks.int(1, 365) },
@@ -47,6 +51,8 @@ export const eventfoldConfig = defineConfig<EventfoldConfig>(
   (v) => ({
     device: str(v, 'DATA_DEVICE'),
     releaseFile: str(v, 'RELEASE_FILE'),
+    releaseBucket: str(v, 'RELEASE_BUCKET'),
+    releaseObject: str(v, 'RELEASE_OBJECT'),
     releaseVersion: str(v, 'RELEASE_VERSION'),
     releaseSha256: str(v, 'RELEASE_SHA256'),
     listen: str(v, 'EVENTFOLD_LISTEN'),

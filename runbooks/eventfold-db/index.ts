@@ -1,5 +1,7 @@
 import type { Runbook } from '../../lib/engine/types.ts';
-import { readAsset, renderAsset } from '../../lib/core/assets.ts';
+import { readAsset, renderAsset, renderUserData } from '../../lib/core/assets.ts';
+import { exampleValues } from '../../lib/config/schema.ts';
+import { bootstrapConfig, bootstrapVars } from './bootstrap.ts';
 import { eventfoldConfig, type EventfoldConfig } from './config.ts';
 import { installSteps, releaseStep, rollbackStep, serverEnv } from './deploy.ts';
 import { backupEnv, backupSteps, firewallRules, firewallSteps, restoreSteps, smokeSteps } from './operations.ts';
@@ -12,6 +14,7 @@ const DEVIATIONS = [
   'The PRD points `ExecStart` at `/opt/eventfold-db/eventfold-db`; releases live under `/opt/eventfold-db/releases/VERSION/` with a `current` symlink so a rollback is one switch.',
   'If `/data` is not mounted the server creates an empty log on the root disk; the unit has `RequiresMountsFor=/data` and an `ExecStartPre` mount-point check.',
   'Health is the standard gRPC health service on 2113 (no HTTP endpoint); metrics are plain HTTP `GET /metrics` on 9090.',
+  'The PRD\'s release path (cross-compile, then copy by hand) becomes a SHA-256-checked release: `RELEASE_FILE` uploaded over SSH, or `RELEASE_BUCKET`/`RELEASE_OBJECT` fetched by the host itself with the OCI CLI, which is what first boot uses.',
   'The PRD says a hot copy is safe only through a volume snapshot; the log format makes a byte prefix that ends on a batch boundary a consistent snapshot, so backups are hot, incremental, cut at the last whole batch with every CRC verified.',
 ];
 
@@ -23,7 +26,16 @@ const assets = (c: EventfoldConfig) => [
   { kind: 'nftables' as const, path: '20-eventfold-db.nft', content: `table inet runbook {\n\tchain services {\n\t}\n}\n${firewallRules(c)}` },
   { kind: 'text' as const, path: '/etc/eventfold-db/eventfold-db.env', content: serverEnv(c) },
   { kind: 'text' as const, path: '/etc/eventfold-db/backup.env', content: backupEnv(c) },
+  { kind: 'cloud-init' as const, path: 'user-data', content: renderUserData('cloud-init/eventfold-db.yaml', bootstrapVars(bootstrapConfig.build(exampleBootValues()))) },
 ];
+
+/** The bootstrap env's example values, as a first-boot env file would hold them (no local file, no secret). */
+export function exampleBootValues() {
+  const v = exampleValues(bootstrapConfig);
+  delete v.RELEASE_FILE;
+  delete v.EVENTFOLD_JWT_SECRET;
+  return v;
+}
 
 export const bringUp: Runbook<EventfoldConfig> = {
   name: 'eventfold-db',
@@ -33,6 +45,7 @@ export const bringUp: Runbook<EventfoldConfig> = {
   deviations: DEVIATIONS,
   config: eventfoldConfig,
   steps: () => [...volumeSteps(), ...installSteps(), releaseStep(), ...firewallSteps(), ...backupSteps()],
+  cloudInit: { template: 'cloud-init/eventfold-db.yaml', config: bootstrapConfig, vars: bootstrapVars },
   assets,
 };
 

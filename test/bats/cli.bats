@@ -104,3 +104,30 @@ setup() {
   assert_output --partial '- name: opsadmin'
   refute_output --partial '{{'
 }
+
+@test "eventfold-db user-data takes one env file and refuses a secret in it (exit 3)" {
+  run --separate-stderr runbook user-data eventfold-db --env-example
+  assert_success
+  assert_output --partial 'RUNBOOK_BUNDLE_SHA256='
+  assert_output --partial '# RELEASE_FILE='
+  boot="${BATS_TEST_TMPDIR}/boot.env"
+  printf '%s\n' "$output" | sed -e 's/^# RELEASE_\(BUCKET\|OBJECT\|VERSION\|SHA256\)=/RELEASE_\1=/' \
+    -e 's/^# EVENTFOLD_JWT_SECRET=/EVENTFOLD_JWT_SECRET=/' > "$boot"
+  chmod 600 "$boot"
+  run --separate-stderr runbook user-data eventfold-db --env "$boot"
+  assert_failure 3
+  [[ "$stderr" == *'EVENTFOLD_JWT_SECRET cannot go into user-data'* ]]
+  [[ "$stderr" != *'change-me-to-64'* ]]
+  sed -i '/^EVENTFOLD_JWT_SECRET=/d' "$boot"
+  run --separate-stderr runbook user-data eventfold-db --env "$boot"
+  assert_success
+  assert_line --index 0 '#cloud-config'
+  assert_output --partial '/usr/local/sbin/runbook-bootstrap'
+  refute_output --partial '{{'
+}
+
+@test "user-data without --env says how to make one (exit 2)" {
+  run --separate-stderr runbook user-data eventfold-db
+  assert_failure 2
+  [[ "$stderr" == *'runbook user-data eventfold-db --env-example'* ]]
+}

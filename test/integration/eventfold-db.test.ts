@@ -1,11 +1,17 @@
-// EventfoldDB on a real ARM64 VM, the PRD's acceptance criteria end to end: fresh VM with
-// cloud-init -> bring-up -> append -> backup -> append -> incremental backup uploads only the new
-// bytes -> disk loss -> restore -> ReadAll identical -> kill -9 -> reboot -> firewall -> a bad
-// release rolls back. The server is the test stand-in; the OCI CLI is the test stand-in.
+// EventfoldDB on a real ARM64 VM, the PRD's acceptance criteria end to end: fresh VM whose
+// first boot alone (cloud-init, nobody logged in) brings up a running, firewalled, backed-up
+// server -> the same runbooks over SSH change nothing -> append -> backup -> append ->
+// incremental backup uploads only the new bytes -> disk loss -> restore -> ReadAll identical ->
+// kill -9 -> reboot -> firewall -> a bad release rolls back. The server is the test stand-in; the
+// OCI CLI is the test stand-in, put on the image by the vendor-data (where a real image would
+// ship the real CLI) with the artifacts bucket already holding the runbook bundle and release.
+import { execFileSync } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { stringify as stringifyYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../lib/core/wait.ts';
 import { EventfoldClient, type Recorded } from '../../lib/eventfold/client.ts';
@@ -23,23 +29,54 @@ const standin = readFileSync(join(ROOT, 'dist/standins/eventfold-db'));
 const v1 = release('v1', standin);
 const v2 = release('v2', Buffer.concat([standin, Buffer.from('\n// release 2\n')]));
 const broken = release('broken', '#!/bin/sh\necho "eventfold_db: fatal: cannot start" >&2\nexit 1\n');
+const bundle = join(ROOT, 'dist/runbook-bundle.tar.gz');
 
 const BUCKET = 'eventfold-backups';
-const baseEnv = () => envFile({ ADMIN_USER: 'admin', ADMIN_SSH_KEYS: testKey().publicKey, OPERATOR_CIDRS: '10.0.2.2/32', SWAP_SIZE_MB: '0' });
+const ARTIFACTS = 'eventfold-artifacts';
+const V1_OBJECT = 'eventfold-db/1.0.0/eventfold-db';
+const baseVars = () => ({ ADMIN_USER: 'admin', ADMIN_SSH_KEYS: testKey().publicKey, OPERATOR_CIDRS: '10.0.2.2/32', SWAP_SIZE_MB: '0' });
+const efVars = (extra: Record<string, string>) => ({
+  // Forwarded connections reach the guest from the user-network gateway: the app subnet
+  // admits it, the monitoring subnet does not.
+  APP_CIDRS: '10.0.2.2/32',
+  MONITORING_CIDRS: '192.0.2.0/24',
+  BACKUP_BUCKET: BUCKET,
+  BACKUP_PREFIX: 'eventfold/prd016',
+  BACKUP_SCHEDULE: 'daily',
+  ...extra,
+});
 const efEnv = (r: { file: string; sha: string }, version: string, extra: Record<string, string> = {}) =>
-  envFile({
-    RELEASE_FILE: r.file,
-    RELEASE_VERSION: version,
-    RELEASE_SHA256: r.sha,
-    // Forwarded connections reach the guest from the user-network gateway: the app subnet
-    // admits it, the monitoring subnet does not.
-    APP_CIDRS: '10.0.2.2/32',
-    MONITORING_CIDRS: '192.0.2.0/24',
-    BACKUP_BUCKET: BUCKET,
-    BACKUP_PREFIX: 'eventfold/prd016',
-    BACKUP_SCHEDULE: 'daily',
-    ...extra,
-  });
+  envFile(efVars({ RELEASE_FILE: r.file, RELEASE_VERSION: version, RELEASE_SHA256: r.sha, ...extra }));
+/** What first boot deploys: release 1.0.0 from the artifacts bucket. */
+const objectRelease = { RELEASE_BUCKET: ARTIFACTS, RELEASE_OBJECT: V1_OBJECT, RELEASE_VERSION: '1.0.0', RELEASE_SHA256: v1.sha };
+
+/**
+ * Vendor-data standing for an image that ships the OCI CLI, in a tenancy whose artifacts bucket
+ * already holds the runbook bundle and release 1.0.0: the stand-in, its wrapper, and root's
+ * stand-in store, filled here with the stand-in itself and written out file by file.
+ */
+function ociVendorData(): string {
+  const store = mkdtempSync(join(tmpdir(), 'oci-store-'));
+  const oci = (args: string[]) => execFileSync('node', [join(ROOT, 'dist/standins/oci.mjs'), ...args], { env: { ...process.env, OCI_STANDIN_ROOT: store }, stdio: ['ignore', 'pipe', 'pipe'] });
+  oci(['os', 'bucket', 'create', '--name', ARTIFACTS, '--compartment-id', 'ocid1.compartment.oc1..test']);
+  oci(['os', 'object', 'put', '--bucket-name', ARTIFACTS, '--name', 'runbook/runbook-bundle.tar.gz', '--file', bundle, '--no-overwrite']);
+  oci(['os', 'object', 'put', '--bucket-name', ARTIFACTS, '--name', V1_OBJECT, '--file', v1.file, '--no-overwrite']);
+  const files: object[] = [];
+  const walk = (d: string) => {
+    for (const f of readdirSync(d)) {
+      const p = join(d, f);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (f !== 'calls.log') files.push({ path: `/root/.oci-standin/${relative(store, p)}`, permissions: '0600', encoding: 'gz+b64', content: gzipSync(readFileSync(p)).toString('base64') });
+    }
+  };
+  walk(store);
+  const wrapper = '#!/bin/sh\n# OCI CLI test stand-in (not the product): one store per user, like one config per user\nexport OCI_STANDIN_ROOT="${OCI_STANDIN_ROOT:-${HOME:-/root}/.oci-standin}"\nexec node /usr/local/lib/oci-standin/oci.mjs "$@"\n';
+  files.push(
+    { path: '/usr/local/lib/oci-standin/oci.mjs', permissions: '0755', encoding: 'gz+b64', content: gzipSync(readFileSync(join(ROOT, 'dist/standins/oci.mjs'))).toString('base64') },
+    { path: '/usr/local/bin/oci', permissions: '0755', content: wrapper },
+  );
+  return `#cloud-config\n${stringifyYaml({ write_files: files }, { lineWidth: 0 })}`;
+}
 
 describe('EventfoldDB on an ARM64 VM', () => {
   let vm: Vm;
@@ -53,37 +90,44 @@ describe('EventfoldDB on an ARM64 VM', () => {
   };
 
   beforeAll(async () => {
-    const ud = await runbook(['user-data', 'base-host', '--env', baseEnv()]);
+    const bootEnv = envFile({ ...baseVars(), ...efVars(objectRelease), RUNBOOK_BUNDLE_BUCKET: ARTIFACTS, RUNBOOK_BUNDLE_OBJECT: 'runbook/runbook-bundle.tar.gz', RUNBOOK_BUNDLE_SHA256: sha(bundle), OCI_CLI_AUTH: 'instance_principal' });
+    const ud = await runbook(['user-data', 'eventfold-db', '--env', bootEnv]);
     expect(ud.exitCode, ud.stderr).toBe(0);
-    vm = await bootVm({ name: 'eventfold', userData: ud.stdout, sshUser: 'admin', extraDisks: [{ sizeMiB: 512 }], forwards: [2113, 9090] });
+    expect(Buffer.byteLength(ud.stdout)).toBeLessThan(32_000);
+    vm = await bootVm({ name: 'eventfold', userData: ud.stdout, vendorData: ociVendorData(), sshUser: 'admin', extraDisks: [{ sizeMiB: 512 }], forwards: [2113, 9090] });
     await vm.waitForCloudInit();
-    // The OCI CLI stand-in, where the real CLI would be installed.
-    const oci = await vm.ssh(['sudo', 'install', '-D', '-m', '0755', '/dev/stdin', '/usr/local/lib/oci-standin/oci.mjs'], { input: readFileSync(join(ROOT, 'dist/standins/oci.mjs'), 'utf8') });
-    expect(oci.exitCode, oci.stderr).toBe(0);
-    const wrapper = '#!/bin/sh\n# OCI CLI test stand-in (not the product)\nexport OCI_STANDIN_ROOT="${OCI_STANDIN_ROOT:-$HOME/.oci-standin}"\nexec node /usr/local/lib/oci-standin/oci.mjs "$@"\n';
-    expect((await vm.ssh(['sudo', 'install', '-m', '0755', '/dev/stdin', '/usr/local/bin/oci'], { input: wrapper })).exitCode).toBe(0);
     client = new EventfoldClient(`127.0.0.1:${vm.hostPorts[2113]}`, { deadlineMs: 10_000 });
-  }, 900_000);
+  }, 1_200_000);
 
   afterAll(async () => {
     client?.close();
     await vm?.stop();
   });
 
-  it('brings a fresh VM to a running EventfoldDB on the block volume', async () => {
-    const r = await runOn(vm, 'eventfold-db', env1, ['--yes'], 'admin');
-    expect(r.exitCode, explain(r)).toBe(0);
-    expect((await vm.ssh(['systemctl', 'is-active', 'eventfold-db.service'])).stdout.trim()).toBe('active');
+  it('first boot alone brings up EventfoldDB on the block volume, firewalled, with the backup timer', async () => {
+    expect((await vm.ssh(['systemctl', 'is-active', 'eventfold-db.service', 'eventfold-backup.timer'])).stdout.trim().split('\n')).toEqual(['active', 'active']);
     expect((await vm.ssh(['findmnt', '-n', '-o', 'SOURCE,FSTYPE', '/data'])).stdout.trim()).toBe('/dev/vdb ext4');
     expect((await vm.ssh(['grep', '-c', '^UUID=.* /data ext4', '/etc/fstab'])).stdout.trim()).toBe('1');
     expect((await vm.ssh(['readlink', '/opt/eventfold-db/current'])).stdout.trim()).toBe('/opt/eventfold-db/releases/1.0.0');
-  }, 900_000);
+    expect((await vm.ssh(['sudo', 'nft', 'list', 'chain', 'inet', 'runbook', 'input'])).stdout).toMatch(/policy drop/);
+    // The release came from the artifacts bucket, fetched by the host with its own identity.
+    const calls = (await vm.ssh(['sudo', 'cat', '/root/.oci-standin/calls.log'])).stdout;
+    const fetched = calls.trim().split('\n').map((l) => JSON.parse(l) as { argv: string[]; auth: string }).filter((c) => c.argv.includes(V1_OBJECT));
+    expect(fetched.map((c) => [c.argv.slice(0, 3).join(' '), c.auth])).toEqual([['os object get', 'instance_principal']]);
+    const events = (await vm.ssh(['sudo', 'cat', '/var/log/runbook/bootstrap.jsonl'])).stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; ok?: boolean; runbook?: string });
+    expect(events.filter((e) => e.type === 'run-start').map((e) => e.runbook)).toEqual(['base-host', 'eventfold-db']);
+    expect(events.filter((e) => e.type === 'run-end').map((e) => e.ok)).toEqual([true, true]);
+  }, 300_000);
 
-  it('a re-run changes nothing, and a dry-run plans no write', async () => {
-    const r = await runOn(vm, 'eventfold-db', env1, [], 'admin');
+  it('the same runbooks over SSH change nothing, and a dry-run plans no write', async () => {
+    const base = await runOn(vm, 'base-host', envFile(baseVars()), [], 'admin');
+    expect(base.exitCode, explain(base)).toBe(0);
+    expect(base.of('step-changed')).toEqual([]);
+    const env = envFile(efVars(objectRelease));
+    const r = await runOn(vm, 'eventfold-db', env, [], 'admin');
     expect(r.exitCode, explain(r)).toBe(0);
     expect(r.of('step-changed')).toEqual([]);
-    const d = await runOn(vm, 'eventfold-db', env1, ['--dry-run'], 'admin');
+    const d = await runOn(vm, 'eventfold-db', efEnv(v1, '1.0.0'), ['--dry-run'], 'admin');
     expect(d.exitCode, explain(d)).toBe(0);
     expect(d.of('write-planned')).toEqual([]);
   }, 600_000);

@@ -50,7 +50,7 @@ describe('shipped assets pass the tools that consume them', () => {
     expect(r.score, r.output).toBeLessThanOrEqual(ceilings[a.path] ?? 2.0);
   });
 
-  const scripts = ['scripts', 'test/vm', '.ci'].flatMap((d) => {
+  const scripts = ['scripts', 'test/vm', '.ci', 'cloud-init'].flatMap((d) => {
     try {
       return readdirSync(d).filter((f) => f.endsWith('.sh') || f === 'run').map((f) => `${d}/${f}`);
     } catch {
