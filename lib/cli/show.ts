@@ -14,6 +14,10 @@ export function renderMarkdown(rb: Runbook<any>): string {
   for (const [k, v] of Object.entries(rb.config.vars)) {
     out.push(`| \`${k}\`${v.optional ? ' (optional)' : ''}${v.secret ? ' (secret)' : ''} | ${v.description}${v.default ? ` (default \`${v.default}\`)` : ''} | ${v.secret ? '-' : `\`${v.example}\``} |`);
   }
+  if (rb.cloudInit) {
+    out.push('', '## First boot', '', `\`runbook user-data ${rb.name} --env FILE\` renders \`${rb.cloudInit.template}\` for the instance's user_data; \`--env-example\` prints the env file it takes.`);
+    if (rb.cloudInitDoc) out.push('', rb.cloudInitDoc.trim());
+  }
   out.push('', '## Steps', '');
   const steps = rb.steps(rb.config.build(exampleBuild(rb)));
   steps.forEach((s, i) => {

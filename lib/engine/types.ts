@@ -43,6 +43,8 @@ export interface Runbook<C> {
    * file follows `config` when given (a bootstrap may need more than the runbook's own variables).
    */
   cloudInit?: { template: string; config?: ConfigSchema<any>; vars(config: any): Record<string, string> };
+  /** Markdown for `runbook show`: what first boot needs (bucket, identity, policies). */
+  cloudInitDoc?: string;
   /** The rendered files this runbook installs, so the asset tests validate exactly those. */
   assets?(config: C): RenderedAsset[];
 }

@@ -46,6 +46,13 @@ export const bringUp: Runbook<EventfoldConfig> = {
   config: eventfoldConfig,
   steps: () => [...volumeSteps(), ...installSteps(), releaseStep(), ...firewallSteps(), ...backupSteps()],
   cloudInit: { template: 'cloud-init/eventfold-db.yaml', config: bootstrapConfig, vars: bootstrapVars },
+  cloudInitDoc: [
+    'With no terminal and nobody watching: the admin account is created first (so the operator can always log in), then `runbook-bootstrap` fetches the runbook bundle (`npm run build` makes `dist/runbook-bundle.tar.gz`, reproducibly) from `RUNBOOK_BUNDLE_BUCKET` with the instance\'s own identity (`OCI_CLI_AUTH`, normally `instance_principal`), refuses it unless it matches `RUNBOOK_BUNDLE_SHA256`, and runs `base-host` then `eventfold-db` on the host with `--yes`. The release comes from `RELEASE_BUCKET`/`RELEASE_OBJECT`, checked against `RELEASE_SHA256`.',
+    '',
+    'Before launch: upload the bundle and the release; put the instance in a dynamic group allowed to `read objects` in the artifacts bucket and `manage objects` in the backup bucket. Instance-principal permissions can take minutes to work after launch, so every fetch is retried until `BOOTSTRAP_DEADLINE_SECONDS`. The image must carry the OCI CLI (bake it into the custom image; the runbooks target Debian and Ubuntu hosts). Secrets are refused: instance metadata is readable by every process on the host; set `EVENTFOLD_JWT_SECRET` afterwards over SSH. The rendered user-data must stay under OCI\'s 32,000-byte metadata limit (it is about 8 KB).',
+    '',
+    'Progress and failures: `/var/log/cloud-init-output.log` and `/var/log/runbook/bootstrap.jsonl`. After fixing a failure, `sudo runbook-bootstrap` on the host resumes (every step converges).',
+  ].join('\n'),
   assets,
 };
 
