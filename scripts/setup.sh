@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything a fresh machine needs before the runbooks or the tests run: npm packages, the
-# Debian packages of scripts/host-packages.txt, and the bundled CLI. Idempotent and quiet when
-# nothing is missing.
+# Debian packages of scripts/host-packages.txt, Docker Compose v2 for the compose validator
+# (scripts/fetch-compose.sh), and the bundled CLI. Idempotent and quiet when nothing is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +24,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+bash scripts/fetch-compose.sh >/dev/null
 
 node scripts/build.mjs >/dev/null
 exit 0

@@ -2,6 +2,7 @@ import { execa } from 'execa';
 import { cpSync, mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export interface Verdict {
   ok: boolean;
@@ -57,6 +58,30 @@ export async function systemdExposure(name: string, content: string): Promise<{ 
   const r = await execa('systemd-analyze', ['security', '--offline=yes', '--no-pager', f], { reject: false });
   const m = /Overall exposure level for .*?: (\d+(?:\.\d+)?)/.exec(`${r.stdout}`);
   return { score: m ? Number(m[1]) : Number.NaN, output: String(r.stdout).split('\n').slice(-3).join('\n') };
+}
+
+const fetchCompose = fileURLToPath(new URL('../../scripts/fetch-compose.sh', import.meta.url));
+let composeBin: Promise<string> | undefined;
+
+/**
+ * The Compose v2 binary scripts/fetch-compose.sh keeps in the cache (Debian 12's 1.29 rejects the
+ * spec's top-level `name:`). Asked once per process: instant once cached, a download otherwise.
+ */
+export function composeBinary(): Promise<string> {
+  composeBin ??= execa('bash', [fetchCompose], { timeout: 600_000 }).then((r) => {
+    const bin = r.stdout.trim().split('\n').at(-1) ?? '';
+    if (!bin.startsWith('/')) throw new Error(`${fetchCompose} printed no binary path: ${r.stdout}`);
+    return bin;
+  });
+  return composeBin;
+}
+
+/** `compose config -q`: the Compose Specification's schema, interpolation and references, no daemon. */
+export async function compose(content: string): Promise<Verdict> {
+  const dir = tmp();
+  const f = join(dir, 'compose.yaml');
+  writeFileSync(f, content);
+  return tool(await composeBinary(), ['-f', f, 'config', '-q'], { cwd: dir });
 }
 
 export function shell(path: string): Promise<Verdict> {
