@@ -24,7 +24,16 @@ export interface RunCommandOptions {
 export async function runCommand(rb: Runbook<any>, o: RunCommandOptions): Promise<number> {
   const config = loadConfig(rb.config, o.envFiles);
   const out = { write: (s: string) => void process.stdout.write(s), isTTY: Boolean(process.stdout.isTTY) };
-  const emit: (e: EngineEvent) => void = o.json ? jsonRenderer(out) : ttyRenderer(out, { quiet: o.quiet });
+  const render: (e: EngineEvent) => void = o.json ? jsonRenderer(out) : ttyRenderer(out, { quiet: o.quiet });
+  // With --json, stdout is for machines; the failure is also said in words on stderr, where
+  // cloud-init's output log and a cron mail pick it up.
+  const emit = (e: EngineEvent) => {
+    render(e);
+    if (o.json && e.type === 'run-end' && e.error) {
+      const { kind, message, host, hint } = e.error;
+      process.stderr.write(`${redact(new RunbookError(kind, message, { host, hint }).describe())}\n`);
+    }
+  };
   const exec = executorFor(o.target, { sshConfig: o.sshConfig });
   const ac = new AbortController();
   let interrupts = 0;

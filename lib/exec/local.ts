@@ -14,7 +14,11 @@ export class LocalExecutor implements Executor {
   }
 
   async probe(cmd: Cmd): Promise<CmdResult> {
-    const argv = this.#sudo ? ['sudo', '-n', '--', ...cmd.argv] : [...cmd.argv];
+    // Node hands a child its stdin as a socket, which `/dev/stdin` cannot open (ENXIO), and the
+    // file writers read `/dev/stdin` (`install ... /dev/stdin`, `nft -f /dev/stdin`). `cat |`
+    // turns the socket into a pipe, as sshd does; argv still travels as arguments, never as text.
+    const inner = cmd.stdin === undefined ? [...cmd.argv] : ['sh', '-c', 'cat | "$@"', 'sh', ...cmd.argv];
+    const argv = this.#sudo ? ['sudo', '-n', '--', ...inner] : inner;
     const [file, ...args] = argv;
     if (!file) throw new RunbookError('usage', 'empty command', { host: this.host });
     const r = await spawnArgv(file, args, cmd);

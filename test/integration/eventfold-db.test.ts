@@ -7,10 +7,9 @@
 // ship the real CLI) with the artifacts bucket already holding the runbook bundle and release.
 import { execFileSync } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { join } from 'node:path';
 import { stringify as stringifyYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../lib/core/wait.ts';
@@ -54,29 +53,27 @@ const objectRelease = { RELEASE_BUCKET: ARTIFACTS, RELEASE_OBJECT: V1_OBJECT, RE
 /**
  * Vendor-data standing for an image that ships the OCI CLI, in a tenancy whose artifacts bucket
  * already holds the runbook bundle and release 1.0.0: the stand-in, its wrapper, and root's
- * stand-in store, filled here with the stand-in itself and written out file by file.
+ * stand-in store, filled here with the stand-in itself. User-data's own write_files and runcmd
+ * replace the vendor's, so the files arrive as one archive unpacked by a vendor bootcmd (which
+ * runs before user-data's runcmd, and is a shell script line, so its size is no argv).
  */
 function ociVendorData(): string {
-  const store = mkdtempSync(join(tmpdir(), 'oci-store-'));
+  const stage = mkdtempSync(join(tmpdir(), 'oci-stage-'));
+  const store = join(stage, 'root/.oci-standin');
   const oci = (args: string[]) => execFileSync('node', [join(ROOT, 'dist/standins/oci.mjs'), ...args], { env: { ...process.env, OCI_STANDIN_ROOT: store }, stdio: ['ignore', 'pipe', 'pipe'] });
   oci(['os', 'bucket', 'create', '--name', ARTIFACTS, '--compartment-id', 'ocid1.compartment.oc1..test']);
   oci(['os', 'object', 'put', '--bucket-name', ARTIFACTS, '--name', 'runbook/runbook-bundle.tar.gz', '--file', bundle, '--no-overwrite']);
   oci(['os', 'object', 'put', '--bucket-name', ARTIFACTS, '--name', V1_OBJECT, '--file', v1.file, '--no-overwrite']);
-  const files: object[] = [];
-  const walk = (d: string) => {
-    for (const f of readdirSync(d)) {
-      const p = join(d, f);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (f !== 'calls.log') files.push({ path: `/root/.oci-standin/${relative(store, p)}`, permissions: '0600', encoding: 'gz+b64', content: gzipSync(readFileSync(p)).toString('base64') });
-    }
-  };
-  walk(store);
+  rmSync(join(store, 'calls.log'));
+  mkdirSync(join(stage, 'usr/local/lib/oci-standin'), { recursive: true });
+  mkdirSync(join(stage, 'usr/local/bin'), { recursive: true });
+  copyFileSync(join(ROOT, 'dist/standins/oci.mjs'), join(stage, 'usr/local/lib/oci-standin/oci.mjs'));
   const wrapper = '#!/bin/sh\n# OCI CLI test stand-in (not the product): one store per user, like one config per user\nexport OCI_STANDIN_ROOT="${OCI_STANDIN_ROOT:-${HOME:-/root}/.oci-standin}"\nexec node /usr/local/lib/oci-standin/oci.mjs "$@"\n';
-  files.push(
-    { path: '/usr/local/lib/oci-standin/oci.mjs', permissions: '0755', encoding: 'gz+b64', content: gzipSync(readFileSync(join(ROOT, 'dist/standins/oci.mjs'))).toString('base64') },
-    { path: '/usr/local/bin/oci', permissions: '0755', content: wrapper },
-  );
-  return `#cloud-config\n${stringifyYaml({ write_files: files }, { lineWidth: 0 })}`;
+  writeFileSync(join(stage, 'usr/local/bin/oci'), wrapper, { mode: 0o755 });
+  const archive = execFileSync('tar', ['--owner=0', '--group=0', '--numeric-owner', '-czf', '-', '-C', stage, 'usr', 'root'], { maxBuffer: 64 << 20 });
+  const b64 = archive.toString('base64').replace(/.{76}/g, '$&\n').trimEnd();
+  const script = `if [ ! -e /usr/local/bin/oci ]; then\nbase64 -d > /run/oci-standin.tgz <<'EOF'\n${b64}\nEOF\ntar --no-overwrite-dir -xzf /run/oci-standin.tgz -C / && rm -f /run/oci-standin.tgz\nfi\n`;
+  return `#cloud-config\n${stringifyYaml({ bootcmd: [script] }, { lineWidth: 0 })}`;
 }
 
 describe('EventfoldDB on an ARM64 VM', () => {
