@@ -1,14 +1,12 @@
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { read, write } from '../../lib/core/cmd.ts';
 import { readAsset, renderAsset } from '../../lib/core/assets.ts';
 import { RunbookError } from '../../lib/core/errors.ts';
 import { waitFor } from '../../lib/core/wait.ts';
-import { ensureFile } from '../../lib/exec/files.ts';
 import type { Executor } from '../../lib/exec/types.ts';
 import type { Step } from '../../lib/engine/types.ts';
 import { filesStep, packagesStep } from '../../lib/steps/common.ts';
 import { DATA, type EventfoldConfig, OPT, TOOLS } from './config.ts';
+import { putRelease, releaseSource } from './release-source.ts';
 
 const RELEASES = `${OPT}/releases`;
 const CURRENT = `${OPT}/current`;
@@ -120,53 +118,6 @@ export function installSteps(): Step<EventfoldConfig>[] {
   ];
 }
 
-function localSha(path: string): string {
-  try {
-    return createHash('sha256').update(readFileSync(path)).digest('hex');
-  } catch (e) {
-    throw new RunbookError('config', `cannot read RELEASE_FILE ${path}: ${(e as Error).message}`);
-  }
-}
-
-type ReleaseSource = { file: string } | { bucket: string; object: string };
-
-/** Where the release comes from: a file beside the operator, or an object fetched on the host. */
-export function releaseSource(c: EventfoldConfig, host: string): ReleaseSource {
-  const fromFile = Boolean(c.releaseFile);
-  const fromObject = Boolean(c.releaseBucket || c.releaseObject);
-  const hint = 'set RELEASE_VERSION and RELEASE_SHA256, and either RELEASE_FILE or RELEASE_BUCKET with RELEASE_OBJECT';
-  if (!c.releaseVersion || !c.releaseSha256) throw new RunbookError('config', 'RELEASE_VERSION and RELEASE_SHA256 must both be set to deploy', { host, hint });
-  if (fromFile === fromObject) throw new RunbookError('config', fromFile ? 'RELEASE_FILE and RELEASE_BUCKET/RELEASE_OBJECT are both set: one release source only' : 'no release source: RELEASE_FILE or RELEASE_BUCKET with RELEASE_OBJECT', { host, hint });
-  if (fromFile) {
-    const got = localSha(c.releaseFile);
-    if (got !== c.releaseSha256) throw new RunbookError('precondition', `RELEASE_FILE ${c.releaseFile} has SHA-256 ${got}, not RELEASE_SHA256 ${c.releaseSha256}; refusing to deploy it`, { host, hint: 'check the build artifact and its checksum' });
-    return { file: c.releaseFile };
-  }
-  if (!c.releaseBucket || !c.releaseObject) throw new RunbookError('config', 'RELEASE_BUCKET and RELEASE_OBJECT go together', { host, hint });
-  return { bucket: c.releaseBucket, object: c.releaseObject };
-}
-
-/** Puts the release binary at `partial` on the host: uploaded over the executor, or fetched there with the OCI CLI. */
-async function putRelease(exec: Executor, c: EventfoldConfig, src: ReleaseSource, partial: string, log: (m: string) => void): Promise<void> {
-  if ('file' in src) {
-    log(`uploading ${c.releaseVersion} (${Math.round(readFileSync(src.file).length / 1024)} KiB)`);
-    await exec.run(write(['install', '-D', '-m', '0755', '-o', 'root', '-g', 'root', '/dev/stdin', partial], { stdin: readFileSync(src.file), summary: `upload ${src.file} to ${partial.replace(/\.partial$/, '')}` }));
-    return;
-  }
-  const oci = await exec.run(read(['sh', '-c', 'command -v oci'], { okCodes: [0, 1, 127] }));
-  if (oci.exitCode !== 0 && !exec.dryRun) throw new RunbookError('precondition', 'the OCI CLI (oci) is not installed on the host, so the release cannot be fetched from Object Storage', { host: exec.host, hint: 'install the OCI CLI on the host, or deploy from a local file with RELEASE_FILE' });
-  log(`fetching ${c.releaseVersion} from ${src.bucket}/${src.object}`);
-  await exec.run(write(['install', '-d', '-m', '0755', '-o', 'root', '-g', 'root', partial.slice(0, partial.lastIndexOf('/'))]));
-  await exec.run(write(['rm', '-f', partial]));
-  const got = await exec.run(write(['oci', 'os', 'object', 'get', '--auth', c.ociAuth, '--bucket-name', src.bucket, '--name', src.object, '--file', partial], { okCodes: [0, 1, 2], timeoutMs: 15 * 60_000 }));
-  if (got.exitCode !== 0) {
-    await exec.run(write(['rm', '-f', partial]));
-    const why = got.stderr.trim().split('\n').slice(-3).join(' ').slice(0, 400);
-    throw new RunbookError('stepFailed', `fetching ${src.bucket}/${src.object} failed: ${why || `oci exited ${got.exitCode}`}`, { host: exec.host, hint: `check the object and the host's OCI permissions (auth ${c.ociAuth}): oci os object head --bucket-name ${src.bucket} --name ${src.object}` });
-  }
-  await exec.run(write(['chmod', '0755', partial]));
-}
-
 /** Deploys RELEASE_FILE as RELEASE_VERSION, gated by health; a release that fails rolls back by itself. */
 export function releaseStep(): Step<EventfoldConfig> {
   return {
@@ -197,7 +148,7 @@ export function releaseStep(): Step<EventfoldConfig> {
         const up = await exec.run(read(['sha256sum', `${dir}/eventfold-db.partial`], { okCodes: [0, 1] }));
         if (!exec.dryRun && up.stdout.split(' ')[0] !== c.releaseSha256) {
           await exec.run(write(['rm', '-f', `${dir}/eventfold-db.partial`]));
-          throw new RunbookError('stepFailed', `the uploaded release does not match RELEASE_SHA256 (got ${up.stdout.split(' ')[0]})`, { host: exec.host, hint: 're-run; if it repeats, check the transfer path' });
+          throw new RunbookError('stepFailed', `the release put on the host does not match RELEASE_SHA256 (got ${up.stdout.split(' ')[0]})`, { host: exec.host, hint: 're-run; if it repeats, check the transfer path' });
         }
         await exec.run(write(['mv', '-f', `${dir}/eventfold-db.partial`, `${dir}/eventfold-db`]));
       }

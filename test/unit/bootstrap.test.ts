@@ -14,7 +14,7 @@ import { Secret } from '../../lib/core/secret.ts';
 import { baseHostConfig } from '../../runbooks/base-host/index.ts';
 import { OCI_USER_DATA_LIMIT, bootstrapConfig, bootstrapVars } from '../../runbooks/eventfold-db/bootstrap.ts';
 import { eventfoldConfig } from '../../runbooks/eventfold-db/config.ts';
-import { releaseSource } from '../../runbooks/eventfold-db/deploy.ts';
+import { releaseSource } from '../../runbooks/eventfold-db/release-source.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'boot-'));
 let n = 0;
