@@ -131,3 +131,16 @@ setup() {
   assert_failure 2
   [[ "$stderr" == *'runbook user-data eventfold-db --env-example'* ]]
 }
+
+@test "with --json a failed step is an event on stdout and a sentence on stderr (exit 1)" {
+  make_stubs
+  printf '#!/bin/sh\necho "dpkg-query: database is locked" >&2\nexit 2\n' > "${STUBS}/dpkg-query"
+  chmod +x "${STUBS}/dpkg-query"
+  env_file="$(write_env)"
+  PATH="${STUBS}:${PATH}" run --separate-stderr runbook run base-host --dry-run --json --env "$env_file"
+  assert_failure 1
+  assert_line --partial '"type":"step-failed"'
+  assert_line --partial '"type":"run-end","ok":false'
+  [[ "$stderr" == *'error [host local]: '*'dpkg-query'*'exited 2'* ]]
+  [[ "$stderr" == *'next: '* ]]
+}
