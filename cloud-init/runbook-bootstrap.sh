@@ -4,10 +4,15 @@
 # refuses it unless its SHA-256 matches, unpacks it under /opt/runbook, and runs each runbook of
 # RUNBOOKS on this host with --yes. Every runbook converges, so running this again (as root)
 # after fixing a failure resumes where it stopped. The events go to /var/log/runbook/bootstrap.jsonl.
+#
+# The paths below can be moved with RUNBOOK_BOOTSTRAP_{CONF,ROOT,LOGDIR,BINDIR} (the tests do).
 set -euo pipefail
 umask 022
 
-conf=/etc/runbook/bootstrap.env
+conf=${RUNBOOK_BOOTSTRAP_CONF:-/etc/runbook/bootstrap.env}
+root=${RUNBOOK_BOOTSTRAP_ROOT:-/opt/runbook}
+logdir=${RUNBOOK_BOOTSTRAP_LOGDIR:-/var/log/runbook}
+bindir=${RUNBOOK_BOOTSTRAP_BINDIR:-/usr/local/bin}
 log() { printf 'runbook-bootstrap: %s\n' "$*" >&2; }
 die() { log "$1"; log "next: $2"; exit 1; }
 
@@ -27,13 +32,13 @@ if ! command -v node >/dev/null; then
 fi
 command -v oci >/dev/null || die "the OCI CLI (oci) is not installed" "install the OCI CLI on the image, then run: sudo $0"
 
-bundle=/opt/runbook/bundles/$RUNBOOK_BUNDLE_SHA256
+bundle=$root/bundles/$RUNBOOK_BUNDLE_SHA256
 if [ ! -e "$bundle/.verified" ]; then
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' EXIT
   # Instance-principal permissions can take minutes to work after launch (and show up as a
   # 404 meanwhile): retry every failure until the deadline, backing off up to a minute.
-  delay=5
+  delay=${BOOTSTRAP_RETRY_DELAY_SECONDS:-5}
   until timeout 300 oci os object get --auth "$auth" --bucket-name "$RUNBOOK_BUNDLE_BUCKET" \
       --name "$RUNBOOK_BUNDLE_OBJECT" --file "$tmp/bundle.tar.gz" >/dev/null 2>"$tmp/err"; do
     if [ "$SECONDS" -ge "$deadline" ]; then
@@ -55,17 +60,18 @@ if [ ! -e "$bundle/.verified" ]; then
   rm -rf "$bundle"
   mv "$bundle.partial" "$bundle"
 fi
-ln -sfn "$bundle" /opt/runbook/current.new && mv -T /opt/runbook/current.new /opt/runbook/current
-ln -sfn /opt/runbook/current/bin/runbook.mjs /usr/local/bin/runbook
+ln -sfn "$bundle" "$root/current.new" && mv -T "$root/current.new" "$root/current"
+ln -sfn "$root/current/bin/runbook.mjs" "$bindir/runbook"
 
-install -d -m 0750 /var/log/runbook
+install -d -m 0750 "$logdir"
+envdir=$(dirname "$conf")
 for rb in $RUNBOOKS; do
   [ "$SECONDS" -lt "$deadline" ] || die "out of time before $rb" "run: sudo $0"
   log "running $rb"
-  if ! node /opt/runbook/current/bin/runbook.mjs run "$rb" --target local --env "/etc/runbook/$rb.env" --yes --json \
-      >>/var/log/runbook/bootstrap.jsonl; then
-    die "runbook $rb failed on $(hostname); its events are in /var/log/runbook/bootstrap.jsonl" \
-      "fix the cause, then run: sudo runbook run $rb --env /etc/runbook/$rb.env --yes, and sudo $0"
+  if ! node "$root/current/bin/runbook.mjs" run "$rb" --target local --env "$envdir/$rb.env" --yes --json \
+      >>"$logdir/bootstrap.jsonl"; then
+    die "runbook $rb failed on $(hostname); its events are in $logdir/bootstrap.jsonl" \
+      "fix the cause, then run: sudo runbook run $rb --env $envdir/$rb.env --yes, and sudo $0"
   fi
 done
 log "done: $RUNBOOKS"
