@@ -31,7 +31,7 @@ export async function runCommand(rb: Runbook<any>, o: RunCommandOptions): Promis
     render(e);
     if (o.json && e.type === 'run-end' && e.error) {
       const { kind, message, host, hint } = e.error;
-      process.stderr.write(`${redact(new RunbookError(kind, message, { host, hint }).describe())}\n`);
+      process.stderr.write(`${new RunbookError(kind, message, { host, hint }).describe()}\n`);
     }
   };
   const exec = executorFor(o.target, { sshConfig: o.sshConfig });

@@ -149,7 +149,6 @@ export function combineSchemas<P extends string, C>(parts: Record<P, ConfigSchem
     const byPart = {} as Record<P, Values>;
     for (const [p, s] of Object.entries(parts) as [P, ConfigSchema<unknown>][]) {
       byPart[p] = Object.fromEntries(Object.keys(s.vars).map((k) => [k, v[k]]));
-      s.build(byPart[p]);
     }
     return build(byPart, Object.fromEntries(Object.keys(own).map((k) => [k, v[k]])));
   });

@@ -32,7 +32,7 @@ export const eventfoldConfig = defineConfig<EventfoldConfig>(
     RELEASE_BUCKET: { description: 'Object Storage bucket holding release binaries, fetched on the host itself with the OCI CLI (instead of RELEASE_FILE; what first boot uses)', example: 'eventfold-artifacts', optional: true, check: checks.bucket },
     RELEASE_OBJECT: { description: 'object name of the aarch64 eventfold-db binary in RELEASE_BUCKET', example: 'eventfold-db/0.16.0/eventfold-db', optional: true, check: checks.objectName },
     RELEASE_VERSION: { description: 'version name of that release (a folder under /opt/eventfold-db/releases)', example: '0.16.0', optional: true, check: (v) => (/^[\w.+-]{1,64}$/.test(v) ? null : 'must be a short version name') },
-    RELEASE_SHA256: { description: 'SHA-256 of the release binary, checked before and after upload', example: '0'.repeat(64), optional: true, check: (v) => (/^[0-9a-f]{64}$/.test(v) ? null : 'must be 64 lowercase hex digits') },
+    RELEASE_SHA256: { description: 'SHA-256 of the release binary, checked before and after upload', example: '0'.repeat(64), optional: true, check: checks.sha256 },
     EVENTFOLD_LISTEN: { description: 'gRPC listen address', example: '[::]:2113', default: '[::]:2113' },
     EVENTFOLD_METRICS_LISTEN: { description: 'metrics listen address (empty disables)', example: '[::]:9090', default: '[::]:9090' },
     EVENTFOLD_BROKER_CAPACITY: { description: 'subscription broker capacity', example: '4096', default: '4096', check: checks.int(1, 1 << 24) },

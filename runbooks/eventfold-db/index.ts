@@ -30,7 +30,7 @@ const assets = (c: EventfoldConfig) => [
 ];
 
 /** The bootstrap env's example values, as a first-boot env file would hold them (no local file, no secret). */
-export function exampleBootValues() {
+function exampleBootValues() {
   const v = exampleValues(bootstrapConfig);
   delete v.RELEASE_FILE;
   delete v.EVENTFOLD_JWT_SECRET;

@@ -8,15 +8,16 @@ import { RunbookError } from '../../lib/core/errors.ts';
 import type { Executor } from '../../lib/exec/types.ts';
 import type { EventfoldConfig } from './config.ts';
 
-function localSha(path: string): string {
+function readRelease(path: string): Buffer {
   try {
-    return createHash('sha256').update(readFileSync(path)).digest('hex');
+    return readFileSync(path);
   } catch (e) {
     throw new RunbookError('config', `cannot read RELEASE_FILE ${path}: ${(e as Error).message}`);
   }
 }
 
-export type ReleaseSource = { file: string } | { bucket: string; object: string };
+/** A local release is read once: checked here, uploaded from the same bytes. */
+export type ReleaseSource = { file: string; content: Buffer } | { bucket: string; object: string };
 
 /** Where the release comes from: a file beside the operator, or an object fetched on the host. */
 export function releaseSource(c: EventfoldConfig, host: string): ReleaseSource {
@@ -26,9 +27,10 @@ export function releaseSource(c: EventfoldConfig, host: string): ReleaseSource {
   if (!c.releaseVersion || !c.releaseSha256) throw new RunbookError('config', 'RELEASE_VERSION and RELEASE_SHA256 must both be set to deploy', { host, hint });
   if (fromFile === fromObject) throw new RunbookError('config', fromFile ? 'RELEASE_FILE and RELEASE_BUCKET/RELEASE_OBJECT are both set: one release source only' : 'no release source: RELEASE_FILE or RELEASE_BUCKET with RELEASE_OBJECT', { host, hint });
   if (fromFile) {
-    const got = localSha(c.releaseFile);
+    const content = readRelease(c.releaseFile);
+    const got = createHash('sha256').update(content).digest('hex');
     if (got !== c.releaseSha256) throw new RunbookError('precondition', `RELEASE_FILE ${c.releaseFile} has SHA-256 ${got}, not RELEASE_SHA256 ${c.releaseSha256}; refusing to deploy it`, { host, hint: 'check the build artifact and its checksum' });
-    return { file: c.releaseFile };
+    return { file: c.releaseFile, content };
   }
   if (!c.releaseBucket || !c.releaseObject) throw new RunbookError('config', 'RELEASE_BUCKET and RELEASE_OBJECT go together', { host, hint });
   return { bucket: c.releaseBucket, object: c.releaseObject };
@@ -37,8 +39,8 @@ export function releaseSource(c: EventfoldConfig, host: string): ReleaseSource {
 /** Puts the release binary at `partial` on the host: uploaded over the executor, or fetched there with the OCI CLI. */
 export async function putRelease(exec: Executor, c: EventfoldConfig, src: ReleaseSource, partial: string, log: (m: string) => void): Promise<void> {
   if ('file' in src) {
-    log(`uploading ${c.releaseVersion} (${Math.round(readFileSync(src.file).length / 1024)} KiB)`);
-    await exec.run(write(['install', '-D', '-m', '0755', '-o', 'root', '-g', 'root', '/dev/stdin', partial], { stdin: readFileSync(src.file), summary: `upload ${src.file} to ${partial.replace(/\.partial$/, '')}` }));
+    log(`uploading ${c.releaseVersion} (${Math.round(src.content.length / 1024)} KiB)`);
+    await exec.run(write(['install', '-D', '-m', '0755', '-o', 'root', '-g', 'root', '/dev/stdin', partial], { stdin: src.content, summary: `upload ${src.file} to ${partial.replace(/\.partial$/, '')}` }));
     return;
   }
   const oci = await exec.run(read(['sh', '-c', 'command -v oci'], { okCodes: [0, 1, 127] }));

@@ -9,12 +9,12 @@ import { describe, expect, it } from 'vitest';
 import { envText, loadConfig } from '../../lib/config/schema.ts';
 import { readEnvFile } from '../../lib/config/env-file.ts';
 import { renderUserData } from '../../lib/core/assets.ts';
-import { RunbookError } from '../../lib/core/errors.ts';
 import { Secret } from '../../lib/core/secret.ts';
 import { baseHostConfig } from '../../runbooks/base-host/index.ts';
 import { OCI_USER_DATA_LIMIT, bootstrapConfig, bootstrapVars } from '../../runbooks/eventfold-db/bootstrap.ts';
 import { eventfoldConfig } from '../../runbooks/eventfold-db/config.ts';
 import { releaseSource } from '../../runbooks/eventfold-db/release-source.ts';
+import { runbookErrorOf } from './fakes.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'boot-'));
 let n = 0;
@@ -44,15 +44,7 @@ const good: Record<string, string> = {
 };
 const envOf = (v: Record<string, string>) => file(Object.entries(v).map(([k, x]) => `${k}="${x}"\n`).join(''));
 const render = (v: Record<string, string>) => renderUserData('cloud-init/eventfold-db.yaml', bootstrapVars(loadConfig(bootstrapConfig, [envOf(v)])));
-const configError = (f: () => unknown): RunbookError => {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof RunbookError) return e;
-    throw e;
-  }
-  throw new Error('expected an error');
-};
+const configError = runbookErrorOf;
 
 describe('EventfoldDB first-boot user-data', () => {
   it('writes each runbook its own env file, which reads back to the same config', () => {

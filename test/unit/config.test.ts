@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { RunbookError } from '../../lib/core/errors.ts';
 import { Secret } from '../../lib/core/secret.ts';
 import { checks, defineConfig, loadConfig, secret, str } from '../../lib/config/schema.ts';
+import { runbookErrorOf } from './fakes.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
 const file = (name: string, text: string, mode = 0o600) => {
@@ -24,15 +25,7 @@ const schema = defineConfig(
   (v) => ({ bucket: str(v, 'BUCKET'), days: Number(str(v, 'RETENTION_DAYS')), cidr: str(v, 'APP_CIDR'), jwt: v.JWT_SECRET ? secret(v, 'JWT_SECRET') : undefined }),
 );
 
-const fail = (files: string[]): RunbookError => {
-  try {
-    loadConfig(schema, files);
-  } catch (e) {
-    if (e instanceof RunbookError) return e;
-    throw e;
-  }
-  throw new Error('expected a config error');
-};
+const fail = (files: string[]): RunbookError => runbookErrorOf(() => loadConfig(schema, files));
 
 describe('config from env files', () => {
   it('loads, applies defaults, wraps secrets', () => {

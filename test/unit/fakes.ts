@@ -1,6 +1,18 @@
 import type { Cmd } from '../../lib/core/cmd.ts';
 import type { CmdResult, Executor } from '../../lib/exec/types.ts';
 import { commandFailed, isOk } from '../../lib/exec/process.ts';
+import { RunbookError } from '../../lib/core/errors.ts';
+
+/** The RunbookError f throws; any other outcome fails the test. */
+export function runbookErrorOf(f: () => unknown): RunbookError {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof RunbookError) return e;
+    throw e;
+  }
+  throw new Error('expected a RunbookError');
+}
 
 /** An executor that answers from a table and records every command it was asked to run. */
 export class ScriptedExecutor implements Executor {
