@@ -1,6 +1,7 @@
 // First-boot user-data of EventfoldDB: one env file in, each runbook's own env file out (read
 // back by the same strict reader), within OCI's metadata limit, and refusals for what first boot
 // cannot or must not carry.
+import { createHash } from 'node:crypto';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,8 +14,9 @@ import { Secret } from '../../lib/core/secret.ts';
 import { baseHostConfig } from '../../runbooks/base-host/index.ts';
 import { OCI_USER_DATA_LIMIT, bootstrapConfig, bootstrapVars } from '../../runbooks/eventfold-db/bootstrap.ts';
 import { eventfoldConfig } from '../../runbooks/eventfold-db/config.ts';
-import { releaseSource } from '../../runbooks/eventfold-db/release-source.ts';
-import { runbookErrorOf } from './fakes.ts';
+import { RunbookError } from '../../lib/core/errors.ts';
+import { putRelease, releaseSource } from '../../runbooks/eventfold-db/release-source.ts';
+import { ScriptedExecutor, runbookErrorOf } from './fakes.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'boot-'));
 let n = 0;
@@ -100,5 +102,31 @@ describe('the release source', () => {
     expect(configError(() => releaseSource({ ...v, releaseBucket: 'b' }, 'h')).message).toMatch(/go together/);
     expect(releaseSource({ ...v, releaseBucket: 'b', releaseObject: 'o' }, 'h')).toEqual({ bucket: 'b', object: 'o' });
     expect(configError(() => releaseSource({ ...v, releaseFile: join(dir, 'missing') }, 'h')).message).toMatch(/cannot read RELEASE_FILE/);
+  });
+
+  it('refuses a local file whose SHA-256 differs, and uploads the bytes it checked', async () => {
+    const bin = join(dir, 'release.bin');
+    writeFileSync(bin, 'release bytes');
+    const v = { ...base, releaseVersion: '1', releaseFile: bin };
+    expect(configError(() => releaseSource({ ...v, releaseSha256: SHA }, 'h')).message).toMatch(/has SHA-256 [0-9a-f]{64}, not RELEASE_SHA256/);
+    const good = { ...v, releaseSha256: createHash('sha256').update('release bytes').digest('hex') };
+    const ex = new ScriptedExecutor();
+    await putRelease(ex, good, releaseSource(good, 'h'), '/opt/r/1/eventfold-db.partial', () => {});
+    expect(ex.calls.map((c) => [c.argv.at(-1), String(c.stdin)])).toEqual([['/opt/r/1/eventfold-db.partial', 'release bytes']]);
+  });
+
+  it('an object fetch says what failed and leaves no partial file; no OCI CLI is a precondition', async () => {
+    const c = { ...base, releaseVersion: '1', releaseSha256: SHA, releaseBucket: 'b', releaseObject: 'o/r' };
+    const partial = '/opt/r/1/eventfold-db.partial';
+    const failing = new ScriptedExecutor((cmd) => (cmd.argv[0] === 'oci' ? { exitCode: 1, stderr: 'ServiceError: {"status": 404, "code": "ObjectNotFound"}' } : {}));
+    const err = await putRelease(failing, c, releaseSource(c, 'h'), partial, () => {}).catch((e: unknown) => e as RunbookError);
+    expect(err).toBeInstanceOf(RunbookError);
+    expect((err as RunbookError).message).toMatch(/fetching b\/o\/r failed: .*ObjectNotFound/);
+    expect((err as RunbookError).hint).toMatch(/oci os object head --bucket-name b --name o\/r/);
+    expect(failing.calls.at(-1)?.argv).toEqual(['rm', '-f', partial]);
+    const noCli = new ScriptedExecutor((cmd) => (cmd.argv.join(' ') === 'sh -c command -v oci' ? { exitCode: 1 } : {}));
+    const pre = await putRelease(noCli, c, releaseSource(c, 'h'), partial, () => {}).catch((e: unknown) => e as RunbookError);
+    expect((pre as RunbookError).kind).toBe('precondition');
+    expect(noCli.calls.filter((x) => x.write)).toEqual([]);
   });
 });
