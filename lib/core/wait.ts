@@ -16,6 +16,8 @@ export interface WaitOptions {
   onRetry?: (attempt: number, reason: string, elapsedMs: number) => void;
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
+  /** Source of jitter in [0, 1); tests pass a fixed one. */
+  random?: () => number;
 }
 
 const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -42,7 +44,7 @@ export async function waitFor<T>(attempt: (n: number) => Promise<Attempt<T>>, o:
     if (remaining <= 0) break;
     o.onRetry?.(n, r.reason, elapsed);
     const jitter = o.jitter ?? 0.2;
-    const d = Math.min(delay * (1 - jitter * Math.random()), remaining);
+    const d = Math.min(delay * (1 - jitter * (o.random ?? Math.random)()), remaining);
     await sleep(Math.max(0, d));
     delay = Math.min(delay * (o.factor ?? 2), o.maxDelayMs ?? 10_000);
   }

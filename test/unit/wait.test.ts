@@ -30,9 +30,24 @@ describe('waitFor', () => {
   });
 
   it('backs off exponentially with jitter, capped', async () => {
+    for (const r of [0, 0.5, 0.999]) {
+      const c = fakeClock();
+      await expect(waitFor(async () => ({ done: false, reason: 'x' }), { what: 'x', deadlineMs: 100_000, ...c, maxDelayMs: 8_000, jitter: 0.5, random: () => r })).rejects.toThrow();
+      const f = 1 - 0.5 * r;
+      // Every sleep but the last is the capped exponential delay scaled by the jitter factor;
+      // the last one is cut to what is left before the deadline.
+      const body = c.sleeps.slice(0, -1);
+      expect(body.slice(0, 6)).toEqual([500, 1000, 2000, 4000, 8000, 8000].map((d) => d * f));
+      expect(Math.max(...c.sleeps)).toBeLessThanOrEqual(8_000);
+      expect(c.sleeps.reduce((a, b) => a + b, 0)).toBe(100_000);
+    }
+  });
+
+  it('draws a fresh jitter for every delay', async () => {
     const c = fakeClock();
-    await expect(waitFor(async () => ({ done: false, reason: 'x' }), { what: 'x', deadlineMs: 100_000, ...c, maxDelayMs: 8_000, jitter: 0.5 })).rejects.toThrow();
-    expect(Math.max(...c.sleeps)).toBeLessThanOrEqual(8_000);
-    expect(c.sleeps.every((s, i) => i === 0 || s >= 250)).toBe(true);
+    const draws = [0.1, 0.9, 0.3];
+    let i = 0;
+    await expect(waitFor(async () => ({ done: false, reason: 'x' }), { what: 'x', deadlineMs: 3_000, ...c, jitter: 1, random: () => draws[i++ % 3]! })).rejects.toThrow();
+    expect(c.sleeps.slice(0, 3)).toEqual([500 * 0.9, 1000 * 0.1, 2000 * 0.7].map((x) => expect.closeTo(x, 6)));
   });
 });
