@@ -7,7 +7,6 @@ import { eventfoldProto, healthProto } from './protos.ts';
 
 const OPTS: loader.Options = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
 
 function definition(text: string): loader.PackageDefinition {

@@ -99,7 +99,6 @@ async function main(): Promise<void> {
   type Sub = { from: (r: EventRecord) => boolean; write: (r: EventRecord) => void };
   const subscribers = new Set<Sub>();
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   type Any = any;
   let appends = 0;
   function append(req: Any): Any {
