@@ -31,6 +31,8 @@ export const bootstrapConfig = combineSchemas(
       const names = secrets.map(([k]) => k).join(', ');
       throw new RunbookError('config', `${names} cannot go into user-data: instance metadata is readable by every process on the host`, { hint: `leave ${names} out of this env file; set it afterwards with runbook run eventfold-db --target ssh://... --env FILE (mode 600)` });
     }
+    const localFiles = ['TLS_CERT_FILE', 'TLS_KEY_FILE', 'TLS_TRUST_FILE'].filter((k) => parts['eventfold-db'][k]);
+    if (localFiles.length) throw new RunbookError('config', `${localFiles.join(', ')} name files on this machine, which first boot cannot reach (and a private key does not belong in instance metadata)`, { hint: 'leave the TLS_ lines out of user-data; first boot serves plaintext inside the VCN, then turn TLS on with runbook run eventfold-db --target ssh://... --env FILE' });
     if (parts['eventfold-db'].RELEASE_FILE) throw new RunbookError('config', 'RELEASE_FILE names a file on this machine, which first boot cannot reach', { hint: 'upload the release and set RELEASE_BUCKET and RELEASE_OBJECT instead' });
     for (const k of ['RELEASE_BUCKET', 'RELEASE_OBJECT', 'RELEASE_VERSION', 'RELEASE_SHA256']) {
       if (!parts['eventfold-db'][k]) throw new RunbookError('config', `${k} is required in user-data: first boot deploys the release from Object Storage`, { hint: `set ${k} in the env file` });

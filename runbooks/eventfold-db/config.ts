@@ -1,4 +1,5 @@
-import { checks, defineConfig, secret, splitList, str } from '../../lib/config/schema.ts';
+import { checks, defineConfig, secret, splitList, str, type Values } from '../../lib/config/schema.ts';
+import { RunbookError } from '../../lib/core/errors.ts';
 import type { Secret } from '../../lib/core/secret.ts';
 
 export interface EventfoldConfig {
@@ -22,6 +23,20 @@ export interface EventfoldConfig {
   ociAuth: string;
   keepReleases: number;
   rollbackTo: string;
+  /** gRPC TLS; absent means plaintext (acceptable inside the VCN only, PRD 016 §PRD 011). */
+  tls?: { certFile: string; keyFile: string; trustFile: string; serverName: string };
+}
+
+/** The server refuses to start with only one of cert and key; so does the config, earlier. */
+function tlsConfig(v: Values): EventfoldConfig['tls'] {
+  const [cert, key, name, trust] = ['TLS_CERT_FILE', 'TLS_KEY_FILE', 'TLS_SERVER_NAME', 'TLS_TRUST_FILE'].map((k) => str(v, k)) as [string, string, string, string];
+  if (!cert && !key) {
+    if (name || trust) throw new RunbookError('config', 'TLS_SERVER_NAME or TLS_TRUST_FILE is set but TLS_CERT_FILE and TLS_KEY_FILE are not', { hint: 'set TLS_CERT_FILE and TLS_KEY_FILE for TLS, or remove the TLS_ lines for plaintext' });
+    return undefined;
+  }
+  if (!cert || !key) throw new RunbookError('config', `${cert ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE'} is missing: TLS needs both the certificate and its key (EventfoldDB refuses to start with only one)`, { hint: 'set both TLS_CERT_FILE and TLS_KEY_FILE, or neither for plaintext' });
+  if (!name) throw new RunbookError('config', 'TLS_SERVER_NAME is required with TLS: the host checks verify the certificate against it', { hint: 'set TLS_SERVER_NAME to a DNS name in the certificate (its subjectAltName)' });
+  return { certFile: cert, keyFile: key, trustFile: trust || cert, serverName: name };
 }
 
 /** One env file serves every EventfoldDB runbook (the PRD's single host). */
@@ -46,6 +61,10 @@ export const eventfoldConfig = defineConfig<EventfoldConfig>(
     BACKUP_SCHEDULE: { description: 'systemd OnCalendar of the backup timer', example: 'hourly', default: 'hourly', check: (v) => (/^[\w :*/,.~-]+$/.test(v) ? null : 'must be an OnCalendar expression') },
     OCI_CLI_AUTH: { description: 'how the backup timer authenticates to OCI', example: 'instance_principal', default: 'instance_principal', check: checks.oneOf('api_key', 'instance_principal', 'security_token', 'resource_principal') },
     KEEP_RELEASES: { description: 'releases kept under /opt/eventfold-db/releases', example: '3', default: '3', check: checks.int(2, 50) },
+    TLS_CERT_FILE: { description: 'PEM certificate (chain) for gRPC TLS, a path on the machine running the runbook; with TLS_KEY_FILE. Unset: plaintext, for inside the VCN only', example: './eventfold.crt', optional: true },
+    TLS_KEY_FILE: { description: 'PEM private key of TLS_CERT_FILE, a path on the machine running the runbook (installed mode 0640 root:eventfold)', example: './eventfold.key', optional: true },
+    TLS_SERVER_NAME: { description: 'a DNS name in the certificate; the host checks (health, smoke, restore) verify the server against it on 127.0.0.1', example: 'eventfold.internal', optional: true, check: (v) => (/^[a-zA-Z0-9*]([\w.-]{0,252})$/.test(v) ? null : 'must be a DNS name') },
+    TLS_TRUST_FILE: { description: 'PEM CA certificate that signed TLS_CERT_FILE, used by the host checks (default: the certificate itself, for a self-signed one)', example: './ca.crt', optional: true },
     ROLLBACK_TO: { description: 'release the rollback runbook switches to ("previous" or a version)', example: 'previous', default: 'previous' },
   },
   (v) => ({
@@ -69,6 +88,7 @@ export const eventfoldConfig = defineConfig<EventfoldConfig>(
     ociAuth: str(v, 'OCI_CLI_AUTH'),
     keepReleases: Number(str(v, 'KEEP_RELEASES')),
     rollbackTo: str(v, 'ROLLBACK_TO'),
+    tls: tlsConfig(v),
   }),
 );
 
@@ -76,3 +96,5 @@ export const DATA = '/data';
 export const LOG = '/data/eventfold.log';
 export const OPT = '/opt/eventfold-db';
 export const TOOLS = `${OPT}/tools/eventfold-tools.mjs`;
+export const SERVER_ENV = '/etc/eventfold-db/eventfold-db.env';
+export const TLS_DIR = '/etc/eventfold-db/tls';

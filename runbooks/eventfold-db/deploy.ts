@@ -5,8 +5,9 @@ import { waitFor } from '../../lib/core/wait.ts';
 import type { Executor } from '../../lib/exec/types.ts';
 import type { Step } from '../../lib/engine/types.ts';
 import { filesStep, packagesStep } from '../../lib/steps/common.ts';
-import { DATA, type EventfoldConfig, OPT, TOOLS } from './config.ts';
+import { DATA, type EventfoldConfig, OPT, SERVER_ENV, TLS_DIR, TOOLS } from './config.ts';
 import { putRelease, releaseSource } from './release-source.ts';
+import { tlsEnvLines, tlsFiles } from './tls.ts';
 
 const RELEASES = `${OPT}/releases`;
 const CURRENT = `${OPT}/current`;
@@ -29,6 +30,7 @@ export function serverEnv(c: EventfoldConfig): string {
     EVENTFOLD_METRICS_LISTEN: c.metricsListen,
     EVENTFOLD_BROKER_CAPACITY: c.brokerCapacity,
     EVENTFOLD_JWT_LINE: c.jwtSecret ? `EVENTFOLD_JWT_SECRET=${c.jwtSecret.reveal()}` : '# EVENTFOLD_JWT_SECRET not set: no bearer auth',
+    EVENTFOLD_TLS_LINES: tlsEnvLines(c),
   });
 }
 
@@ -105,15 +107,20 @@ export function installSteps(): Step<EventfoldConfig>[] {
     }),
     filesStep({
       id: 'install.config',
-      title: 'Server environment /etc/eventfold-db/eventfold-db.env',
-      files: (c) => [{ path: '/etc/eventfold-db/eventfold-db.env', content: serverEnv(c), mode: '0640', owner: 'root', group: 'eventfold', secret: Boolean(c.jwtSecret) }],
+      title: `Server environment ${SERVER_ENV} (and TLS files when TLS is on)`,
+      doc: `The server reads its environment only at start, so a change here restarts a running server (\`systemctl try-restart\`; the release step then waits for health). With \`TLS_CERT_FILE\`/\`TLS_KEY_FILE\` the pair is checked first (a PEM certificate, its own key, not expired, valid for \`TLS_SERVER_NAME\`) and installed under \`${TLS_DIR}\`; turning TLS off removes that folder.`,
+      files: (c) => [
+        ...(c.tls ? tlsFiles(c.tls) : []),
+        { path: SERVER_ENV, content: serverEnv(c), mode: '0640', owner: 'root', group: 'eventfold', secret: Boolean(c.jwtSecret) },
+      ],
+      after: (c) => [...(c.tls ? [] : [write(['rm', '-rf', '--', TLS_DIR])]), write(['systemctl', 'try-restart', 'eventfold-db.service'], { timeoutMs: 90_000 })],
     }),
     filesStep({
       id: 'install.unit',
       title: 'systemd unit eventfold-db.service',
       doc: '`Type=exec` (the server has no sd_notify), restart on failure after 2 s, `RequiresMountsFor=/data` plus a `mountpoint` check so it never starts on the root disk, `TimeoutStopSec=30s`, hardened (exposure 1.2 by `systemd-analyze security`), logs to journald.',
       files: () => [{ path: '/etc/systemd/system/eventfold-db.service', content: readAsset('systemd/eventfold-db.service'), mode: '0644' }],
-      after: () => [write(['systemctl', 'daemon-reload'])],
+      after: () => [write(['systemctl', 'daemon-reload']), write(['systemctl', 'try-restart', 'eventfold-db.service'], { timeoutMs: 90_000 })],
     }),
   ];
 }
@@ -135,7 +142,12 @@ export function releaseStep(): Step<EventfoldConfig> {
       if (sha.stdout.split(' ')[0] !== c.releaseSha256) return { done: false, reason: `${cur} on the host does not match RELEASE_SHA256` };
       const active = await exec.run(read(['systemctl', 'is-active', 'eventfold-db.service'], { okCodes: [0, 3] }));
       if (active.stdout.trim() !== 'active') return { done: false, reason: `eventfold-db.service is ${active.stdout.trim()}` };
-      if ((await exec.run(healthCmd())).exitCode !== 0) return { done: false, reason: 'health is not SERVING' };
+      // A changed environment restarted the server a moment ago (install.config): give it a bounded while.
+      try {
+        await waitHealthy(exec, 30_000);
+      } catch {
+        return { done: false, reason: 'health is not SERVING' };
+      }
       return { done: true, reason: `${cur} is current, active and SERVING` };
     },
     async apply({ exec, config: c, log }) {

@@ -16,6 +16,8 @@ const DEVIATIONS = [
   'Health is the standard gRPC health service on 2113 (no HTTP endpoint); metrics are plain HTTP `GET /metrics` on 9090.',
   'The PRD\'s release path (cross-compile, then copy by hand) becomes a SHA-256-checked release: `RELEASE_FILE` uploaded over SSH, or `RELEASE_BUCKET`/`RELEASE_OBJECT` fetched by the host itself with the OCI CLI, which is what first boot uses.',
   'The PRD says a hot copy is safe only through a volume snapshot; the log format makes a byte prefix that ends on a batch boundary a consistent snapshot, so backups are hot, incremental, cut at the last whole batch with every CRC verified.',
+  'The PRD leaves TLS to PRD 011 (in-process tonic TLS or a proxy). These runbooks support the in-process option: `TLS_CERT_FILE`/`TLS_KEY_FILE` become `EVENTFOLD_TLS_CERT`/`EVENTFOLD_TLS_KEY`, checked first (its own key, not expired, valid for `TLS_SERVER_NAME`). Without them gRPC is plaintext, which the PRD allows inside the VCN only. mTLS (`EVENTFOLD_TLS_CA`) is not offered: the host checks would need a client certificate of their own.',
+  'With `EVENTFOLD_JWT_SECRET` set, every EventStore call needs a bearer token; the host checks (smoke ReadAll, the restore proof) mint a short-lived HS256 token from the server\'s own environment file, so the secret never appears on a command line.',
 ];
 
 const assets = (c: EventfoldConfig) => [
@@ -34,6 +36,7 @@ function exampleBootValues() {
   const v = exampleValues(bootstrapConfig);
   delete v.RELEASE_FILE;
   delete v.EVENTFOLD_JWT_SECRET;
+  for (const k of ['TLS_CERT_FILE', 'TLS_KEY_FILE', 'TLS_TRUST_FILE', 'TLS_SERVER_NAME']) delete v[k];
   return v;
 }
 

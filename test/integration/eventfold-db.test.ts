@@ -2,7 +2,7 @@
 // first boot alone (cloud-init, nobody logged in) brings up a running, firewalled, backed-up
 // server -> the same runbooks over SSH change nothing -> append -> backup -> append ->
 // incremental backup uploads only the new bytes -> disk loss -> restore -> ReadAll identical ->
-// kill -9 -> reboot -> firewall -> a bad release rolls back. The server is the test stand-in; the
+// kill -9 -> reboot -> firewall -> a bad release rolls back -> TLS and bearer auth turned on. The server is the test stand-in; the
 // OCI CLI is the test stand-in, put on the image by the vendor-data (where a real image would
 // ship the real CLI) with the artifacts bucket already holding the runbook bundle and release.
 import { execFileSync } from 'node:child_process';
@@ -14,6 +14,8 @@ import { stringify as stringifyYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../lib/core/wait.ts';
 import { EventfoldClient, type Recorded } from '../../lib/eventfold/client.ts';
+import { mintToken } from '../../lib/eventfold/jwt.ts';
+import { selfSigned } from '../unit/tls-certs.ts';
 import { bootVm, testKey, type Vm } from '../vm/vm.ts';
 import { ROOT, envFile, explain, runOn, runbook } from './runbook-cli.ts';
 
@@ -227,4 +229,36 @@ describe('EventfoldDB on an ARM64 VM', () => {
     expect((await vm.ssh(['readlink', '/opt/eventfold-db/current'])).stdout.trim()).toBe('/opt/eventfold-db/releases/1.0.0');
     expect((await client.readEverything()).length).toBe(42);
   }, 600_000);
+
+  it('turning on TLS and bearer auth restarts the server with them; the host checks still pass; a bad key is refused first', async () => {
+    const pki = await selfSigned('eventfold.internal');
+    const jwt = 'jwt-secret-for-the-vm-test-0123456789abcdef';
+    const tlsVars = { TLS_CERT_FILE: pki.cert, TLS_KEY_FILE: pki.key, TLS_SERVER_NAME: 'eventfold.internal', EVENTFOLD_JWT_SECRET: jwt };
+    const on = await runOn(vm, 'eventfold-db', efEnv(v1, '1.0.0', tlsVars), [], 'admin');
+    expect(on.exitCode, explain(on)).toBe(0);
+    expect(on.stdout).not.toContain(jwt);
+    expect(on.of('step-changed').map((e) => e.id)).toEqual(['install.config']);
+    expect((await vm.ssh(['sudo', 'stat', '-c', '%a %U:%G', '/etc/eventfold-db/tls/server.key'])).stdout.trim()).toBe('640 root:eventfold');
+    // The runbook's own checks (health, ReadAll, metrics, kill -9) now go over TLS with a token.
+    const smoke = await runOn(vm, 'eventfold-db.smoke', efEnv(v1, '1.0.0', tlsVars), ['--yes'], 'admin');
+    expect(smoke.exitCode, explain(smoke)).toBe(0);
+    const addr = `127.0.0.1:${vm.hostPorts[2113]}`;
+    const tls = { ca: readFileSync(pki.cert), serverName: 'eventfold.internal' };
+    const secure = new EventfoldClient(addr, { deadlineMs: 10_000, tls, token: mintToken(jwt) });
+    expect((await secure.readEverything()).length).toBe(42);
+    const noToken = new EventfoldClient(addr, { deadlineMs: 10_000, tls });
+    await expect(noToken.readEverything()).rejects.toMatchObject({ code: 16 });
+    await expect(client.health()).rejects.toThrow();
+    // A key that is not the certificate's is refused before the host changes.
+    const other = await selfSigned('eventfold.internal');
+    const bad = await runOn(vm, 'eventfold-db', efEnv(v1, '1.0.0', { ...tlsVars, TLS_KEY_FILE: other.key }), [], 'admin');
+    expect(bad.exitCode, explain(bad)).toBe(3);
+    expect(bad.stdout + bad.stderr).toMatch(/is not the key of the certificate/);
+    expect(await secure.health()).toBe('SERVING');
+    // A re-run with the good pair changes nothing.
+    const again = await runOn(vm, 'eventfold-db', efEnv(v1, '1.0.0', tlsVars), ['--dry-run'], 'admin');
+    expect(again.exitCode, explain(again)).toBe(0);
+    expect(again.of('write-planned')).toEqual([]);
+    [secure, noToken].forEach((c) => c.close());
+  }, 900_000);
 });

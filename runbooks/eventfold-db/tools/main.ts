@@ -10,6 +10,7 @@ import { scanLog } from '../../../lib/eventfold/logformat.ts';
 import { OciCli, type OciAuth } from '../../../lib/oci/cli.ts';
 import { runBackup } from './backup.ts';
 import { runRestore } from './restore.ts';
+import { serverClientOptions } from './server-client.ts';
 
 const { values: o, positionals } = parseArgs({
   allowPositionals: true,
@@ -17,6 +18,7 @@ const { values: o, positionals } = parseArgs({
     addr: { type: 'string', default: '127.0.0.1:2113' },
     deadline: { type: 'string', default: '2000' },
     config: { type: 'string', default: '/etc/eventfold-db/backup.env' },
+    'server-env': { type: 'string', default: '/etc/eventfold-db/eventfold-db.env' },
     out: { type: 'string' },
     manifest: { type: 'string' },
     full: { type: 'boolean' },
@@ -44,7 +46,7 @@ function backupConfig() {
 async function main(): Promise<void> {
   const cmd = positionals[0];
   if (cmd === 'health') {
-    const c = new EventfoldClient(o.addr as string, { deadlineMs: Number(o.deadline) });
+    const c = new EventfoldClient(o.addr as string, serverClientOptions(o['server-env'] as string, Number(o.deadline)));
     try {
       const s = await c.health();
       if (s !== 'SERVING') throw new Error(`health of ${o.addr} is ${s}`);
@@ -53,7 +55,7 @@ async function main(): Promise<void> {
     }
   } else if (cmd === 'read-all') {
     // Count and a digest of (position, event id) in order: equal digests mean the same events in the same order.
-    const c = new EventfoldClient(o.addr as string, { deadlineMs: Number(o.deadline) });
+    const c = new EventfoldClient(o.addr as string, serverClientOptions(o['server-env'] as string, Number(o.deadline)));
     try {
       const t0 = Date.now();
       const evs = await c.readEverything();
@@ -80,7 +82,7 @@ async function main(): Promise<void> {
     const r = await runRestore(oci, { bucket: cfg.bucket, prefix: cfg.prefix, out: o.out as string, manifest: o.manifest as string | undefined });
     process.stdout.write(`${JSON.stringify(r)}\n`);
   } else {
-    throw new Error('usage: eventfold-tools health|read-all|verify-log [FILE]|backup [--full]|restore --out FILE [--manifest NAME] [--config FILE]');
+    throw new Error('usage: eventfold-tools health|read-all|verify-log [FILE]|backup [--full]|restore --out FILE [--manifest NAME] [--config FILE]; health and read-all use the TLS and JWT settings of --server-env FILE');
   }
 }
 

@@ -1,0 +1,23 @@
+// How the host tools reach the local server: the same settings the server runs with, read from
+// its environment file, so health, smoke and restore checks keep working once TLS or bearer
+// auth is turned on. Nothing secret goes on a command line: the tools read the file as root.
+import { existsSync, readFileSync } from 'node:fs';
+import { readEnvFile } from '../../../lib/config/env-file.ts';
+import type { ClientOptions } from '../../../lib/eventfold/client.ts';
+import { mintToken } from '../../../lib/eventfold/jwt.ts';
+
+export function serverClientOptions(envPath: string, deadlineMs: number, now = Date.now()): ClientOptions {
+  const o: ClientOptions = { deadlineMs };
+  if (!existsSync(envPath)) return o;
+  const e = readEnvFile(envPath);
+  const get = (k: string) => e.get(k)?.value ?? '';
+  const secret = get('EVENTFOLD_JWT_SECRET');
+  if (secret) o.token = mintToken(secret, { now });
+  const cert = get('EVENTFOLD_TLS_CERT');
+  if (cert) {
+    const serverName = get('EVENTFOLD_CHECK_TLS_SERVER_NAME');
+    if (!serverName) throw new Error(`${envPath}: EVENTFOLD_TLS_CERT is set but EVENTFOLD_CHECK_TLS_SERVER_NAME is not; re-run the eventfold-db runbook`);
+    o.tls = { ca: readFileSync(get('EVENTFOLD_CHECK_TLS_TRUST') || cert), serverName };
+  }
+  return o;
+}
