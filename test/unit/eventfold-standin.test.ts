@@ -1,31 +1,19 @@
 // The EventfoldDB stand-in behaves like the real server (reference facts) on 127.0.0.1.
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, chmodSync, copyFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { freePort } from '../free-port.ts';
+import { spawnedProcesses } from './spawned.ts';
 import { waitFor } from '../../lib/core/wait.ts';
 import { EventfoldClient } from '../../lib/eventfold/client.ts';
 import { encodeBatch, encodeFileHeader, scanLog } from '../../lib/eventfold/logformat.ts';
 
 const SERVER = new URL('../standins/eventfold-db/server.ts', import.meta.url).pathname;
-const procs: ResultPromise[] = [];
-afterEach(async () => {
-  for (const p of procs.splice(0)) {
-    p.kill('SIGKILL');
-    await p.catch(() => undefined);
-  }
-});
+const procs = spawnedProcesses();
 
-const freePort = () =>
-  new Promise<number>((res) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const a = s.address() as { port: number };
-      s.close(() => res(a.port));
-    });
-  });
 
 async function start(data: string, extra: Record<string, string> = {}, cmd: string[] = ['--import', 'tsx', SERVER]) {
   const port = await freePort();

@@ -1,12 +1,13 @@
 // TLS and bearer auth for EventfoldDB: the config refuses half a pair, the pair is checked before it
 // reaches a host, and the host tools (health, read-all) reach a server that requires both, using
 // only the server's own environment file.
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { freePort } from '../free-port.ts';
+import { spawnedProcesses } from './spawned.ts';
 import { loadConfig } from '../../lib/config/schema.ts';
 import { waitFor } from '../../lib/core/wait.ts';
 import { EventfoldClient } from '../../lib/eventfold/client.ts';
@@ -70,20 +71,7 @@ describe('EventfoldDB TLS config', () => {
 
 const SERVER = `${root}test/standins/eventfold-db/server.ts`;
 const TOOLS = `${root}runbooks/eventfold-db/tools/main.ts`;
-const procs: ResultPromise[] = [];
-afterEach(async () => {
-  for (const p of procs.splice(0)) {
-    p.kill('SIGKILL');
-    await p.catch(() => undefined);
-  }
-});
-const freePort = () =>
-  new Promise<number>((res) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const a = s.address() as { port: number };
-      s.close(() => res(a.port));
-    });
-  });
+const procs = spawnedProcesses();
 const tools = (args: string[]) => execa('node', ['--import', 'tsx', TOOLS, ...args], { reject: false, cwd: root });
 
 describe('host tools against a server with TLS and bearer auth', () => {
