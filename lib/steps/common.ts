@@ -38,6 +38,11 @@ export function filesStep<C>(o: {
   files: (c: C) => FileSpec[];
   validate?: (c: C, files: FileSpec[]) => import('../core/cmd.ts').Cmd[];
   after?: (c: C) => import('../core/cmd.ts').Cmd[];
+  /**
+   * The files feed a running service, which `after` restarts: when it was active before, it must
+   * prove healthy afterwards, or the previous files go back and `after` runs again with them.
+   */
+  restartProof?: { service: string; healthy: (exec: import('../exec/types.ts').Executor) => Promise<void> };
 }): Step<C> {
   const drift = async (exec: import('../exec/types.ts').Executor, files: FileSpec[]) => {
     const out: string[] = [];
@@ -62,24 +67,39 @@ export function filesStep<C>(o: {
         const cur = await exec.run(fileCmds.cat(f.path));
         previous.set(f.path, cur.exitCode === 0 ? cur.stdout : null);
       }
+      const proof = o.restartProof;
+      const wasActive = proof && !exec.dryRun ? (await exec.run(read(['systemctl', 'is-active', proof.service], { okCodes: [0, 3, 4] }))).stdout.trim() === 'active' : false;
       for (const f of files) await ensureFile(exec, f);
       if (exec.dryRun) {
         // The validator reads the installed files, which a dry run did not write.
         for (const v of o.validate?.(config, files) ?? []) log(`then validates with: ${describeCmd(v)}`);
         return;
       }
-      try {
-        for (const v of o.validate?.(config, files) ?? []) await exec.run(v);
-      } catch (err) {
-        // Put the last good files back so the service never reloads a config its validator refused.
+      // Put the last good files back, so a service never keeps a config that was refused.
+      const restore = async () => {
         for (const f of files) {
           const old = previous.get(f.path);
           if (old === null || old === undefined) await exec.run(write(['rm', '-f', '--', f.path]));
           else await ensureFile(exec, { ...f, content: old });
         }
-        throw new RunbookError('stepFailed', `the new ${files.map((f) => f.path).join(', ')} was rejected, previous files restored: ${asRunbookError(err).message}`, { host: exec.host, hint: 'fix the asset or the variables, then re-run' });
+      };
+      const paths = files.map((f) => f.path).join(', ');
+      try {
+        for (const v of o.validate?.(config, files) ?? []) await exec.run(v);
+      } catch (err) {
+        await restore();
+        throw new RunbookError('stepFailed', `the new ${paths} was rejected, previous files restored: ${asRunbookError(err).message}`, { host: exec.host, hint: 'fix the asset or the variables, then re-run' });
       }
       for (const a of o.after?.(config) ?? []) await exec.run(a);
+      if (!proof || !wasActive) return;
+      try {
+        await proof.healthy(exec);
+      } catch (err) {
+        log(`${proof.service} is not healthy with the new files; putting the previous ones back`);
+        await restore();
+        for (const a of o.after?.(config) ?? []) await exec.run(a);
+        throw new RunbookError('stepFailed', `${proof.service} did not come back healthy with the new ${paths} (${asRunbookError(err).message}); the previous files are back and it was restarted with them`, { host: exec.host, hint: `journalctl -u ${proof.service} -n 50, fix the variables, then re-run` });
+      }
     },
   };
 }

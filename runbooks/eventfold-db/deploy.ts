@@ -108,12 +108,13 @@ export function installSteps(): Step<EventfoldConfig>[] {
     filesStep({
       id: 'install.config',
       title: `Server environment ${SERVER_ENV} (and TLS files when TLS is on)`,
-      doc: `The server reads its environment only at start, so a change here restarts a running server (\`systemctl try-restart\`; the release step then waits for health). With \`TLS_CERT_FILE\`/\`TLS_KEY_FILE\` the pair is checked first (a PEM certificate, its own key, not expired, valid for \`TLS_SERVER_NAME\`) and installed under \`${TLS_DIR}\`; turning TLS off removes that folder.`,
+      doc: `The server reads its environment only at start, so a change here restarts a running server (\`systemctl try-restart\`; the release step then waits for health). With \`TLS_CERT_FILE\`/\`TLS_KEY_FILE\` the pair is checked first (a PEM certificate, its own key, not expired, valid for \`TLS_SERVER_NAME\`) and installed under \`${TLS_DIR}\`. When the server was running and does not come back healthy, the previous files go back and it is restarted with them.`,
       files: (c) => [
         ...(c.tls ? tlsFiles(c.tls) : []),
         { path: SERVER_ENV, content: serverEnv(c), mode: '0640', owner: 'root', group: 'eventfold', secret: Boolean(c.jwtSecret) },
       ],
-      after: (c) => [...(c.tls ? [] : [write(['rm', '-rf', '--', TLS_DIR])]), write(['systemctl', 'try-restart', 'eventfold-db.service'], { timeoutMs: 90_000 })],
+      after: () => [write(['systemctl', 'try-restart', 'eventfold-db.service'], { timeoutMs: 90_000 })],
+      restartProof: { service: 'eventfold-db.service', healthy: (exec) => waitHealthy(exec) },
     }),
     filesStep({
       id: 'install.unit',
@@ -121,6 +122,7 @@ export function installSteps(): Step<EventfoldConfig>[] {
       doc: '`Type=exec` (the server has no sd_notify), restart on failure after 2 s, `RequiresMountsFor=/data` plus a `mountpoint` check so it never starts on the root disk, `TimeoutStopSec=30s`, hardened (exposure 1.2 by `systemd-analyze security`), logs to journald.',
       files: () => [{ path: '/etc/systemd/system/eventfold-db.service', content: readAsset('systemd/eventfold-db.service'), mode: '0644' }],
       after: () => [write(['systemctl', 'daemon-reload']), write(['systemctl', 'try-restart', 'eventfold-db.service'], { timeoutMs: 90_000 })],
+      restartProof: { service: 'eventfold-db.service', healthy: (exec) => waitHealthy(exec) },
     }),
   ];
 }

@@ -3,7 +3,9 @@
 // pair never restarts the server into a startup error.
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { read, write } from '../../lib/core/cmd.ts';
 import { RunbookError } from '../../lib/core/errors.ts';
+import type { Step } from '../../lib/engine/types.ts';
 import type { FileSpec } from '../../lib/exec/files.ts';
 import { type EventfoldConfig, TLS_DIR } from './config.ts';
 
@@ -60,4 +62,21 @@ export function tlsEnvLines(c: EventfoldConfig): string {
     `EVENTFOLD_CHECK_TLS_TRUST=${TLS_PATHS.trust}`,
     `EVENTFOLD_CHECK_TLS_SERVER_NAME=${c.tls.serverName}`,
   ].join('\n');
+}
+
+/** After TLS is turned off and the server proved healthy without it, the old pair goes. */
+export function tlsCleanupStep(): Step<EventfoldConfig> {
+  return {
+    id: 'install.tls-off',
+    title: `No TLS files left in ${TLS_DIR} when TLS is off`,
+    doc: `Runs after the release step has seen the server healthy, so a failed switch to plaintext still has its pair to go back to.`,
+    async check({ exec, config: c }) {
+      if (c.tls) return { done: true, reason: 'TLS is on' };
+      const r = await exec.run(read(['test', '-e', TLS_DIR], { okCodes: [0, 1] }));
+      return r.exitCode === 0 ? { done: false, reason: `TLS is off but ${TLS_DIR} remains` } : { done: true, reason: 'TLS is off and no TLS files remain' };
+    },
+    async apply({ exec }) {
+      await exec.run(write(['rm', '-rf', '--', TLS_DIR]));
+    },
+  };
 }

@@ -260,5 +260,11 @@ describe('EventfoldDB on an ARM64 VM', () => {
     expect(again.exitCode, explain(again)).toBe(0);
     expect(again.of('write-planned')).toEqual([]);
     [secure, noToken].forEach((c) => c.close());
+    // Back to plaintext: the server restarts without TLS, and only then is the old pair removed.
+    const off = await runOn(vm, 'eventfold-db', efEnv(v1, '1.0.0'), [], 'admin');
+    expect(off.exitCode, explain(off)).toBe(0);
+    expect(off.of('step-changed').map((e) => e.id)).toEqual(['install.config', 'install.tls-off']);
+    expect((await vm.ssh(['sudo', 'test', '-e', '/etc/eventfold-db/tls'])).exitCode).toBe(1);
+    expect((await client.readEverything()).length).toBe(42);
   }, 900_000);
 });
