@@ -90,14 +90,17 @@ export function filesStep<C>(o: {
         await restore();
         throw new RunbookError('stepFailed', `the new ${paths} was rejected, previous files restored: ${asRunbookError(err).message}`, { host: exec.host, hint: 'fix the asset or the variables, then re-run' });
       }
-      for (const a of o.after?.(config) ?? []) await exec.run(a);
-      if (!proof || !wasActive) return;
+      const after = async () => {
+        for (const a of o.after?.(config) ?? []) await exec.run(a);
+      };
+      if (!proof || !wasActive) return after();
       try {
+        await after();
         await proof.healthy(exec);
       } catch (err) {
         log(`${proof.service} is not healthy with the new files; putting the previous ones back`);
         await restore();
-        for (const a of o.after?.(config) ?? []) await exec.run(a);
+        await after();
         throw new RunbookError('stepFailed', `${proof.service} did not come back healthy with the new ${paths} (${asRunbookError(err).message}); the previous files are back and it was restarted with them`, { host: exec.host, hint: `journalctl -u ${proof.service} -n 50, fix the variables, then re-run` });
       }
     },

@@ -113,7 +113,7 @@ export function installSteps(): Step<EventfoldConfig>[] {
         ...(c.tls ? tlsFiles(c.tls) : []),
         { path: SERVER_ENV, content: serverEnv(c), mode: '0640', owner: 'root', group: 'eventfold', secret: Boolean(c.jwtSecret) },
       ],
-      after: () => [write(['systemctl', 'try-restart', 'eventfold-db.service'], { timeoutMs: 90_000 })],
+      after: () => [write(['systemctl', 'try-restart', 'eventfold-db.service'], { timeoutMs: 90_000, okCodes: [0, 5] })],
       restartProof: { service: 'eventfold-db.service', healthy: (exec) => waitHealthy(exec) },
     }),
     filesStep({
@@ -121,7 +121,7 @@ export function installSteps(): Step<EventfoldConfig>[] {
       title: 'systemd unit eventfold-db.service',
       doc: '`Type=exec` (the server has no sd_notify), restart on failure after 2 s, `RequiresMountsFor=/data` plus a `mountpoint` check so it never starts on the root disk, `TimeoutStopSec=30s`, hardened (exposure 1.2 by `systemd-analyze security`), logs to journald.',
       files: () => [{ path: '/etc/systemd/system/eventfold-db.service', content: readAsset('systemd/eventfold-db.service'), mode: '0644' }],
-      after: () => [write(['systemctl', 'daemon-reload']), write(['systemctl', 'try-restart', 'eventfold-db.service'], { timeoutMs: 90_000 })],
+      after: () => [write(['systemctl', 'daemon-reload']), write(['systemctl', 'try-restart', 'eventfold-db.service'], { timeoutMs: 90_000, okCodes: [0, 5] })],
       restartProof: { service: 'eventfold-db.service', healthy: (exec) => waitHealthy(exec) },
     }),
   ];

@@ -23,7 +23,10 @@ function fakeHost(files: Record<string, string>, active = true) {
     if (c === 'mv') fs.set(path, fs.get(a.at(-2) ?? '') ?? '');
     if (c === 'rm') fs.delete(path);
     if (c === 'systemctl' && a[0] === 'is-active') return { stdout: active ? 'active\n' : 'inactive\n', exitCode: active ? 0 : 3 };
-    if (c === 'systemctl' && a[0] === 'try-restart') restarts.push(fs.get('/etc/app.env') ?? '');
+    if (c === 'systemctl' && a[0] === 'try-restart') {
+      restarts.push(fs.get('/etc/app.env') ?? '');
+      if (fs.get('/etc/app.env')?.includes('unstartable')) return { exitCode: 1, stderr: 'Job for app.service failed because the control process exited with error code.' };
+    }
     return {};
   });
   return { exec, fs, restarts };
@@ -60,6 +63,14 @@ describe('filesStep restart proof', () => {
     expect(err?.hint).toMatch(/journalctl -u app.service/);
     expect(h.fs.get('/etc/app.env')).toBe('VALUE=old\n');
     expect(h.restarts).toEqual(['VALUE=bad\n', 'VALUE=old\n']);
+  });
+
+  it('treats a restart that fails outright like one that comes back unhealthy', async () => {
+    const h = fakeHost({ '/etc/app.env': 'VALUE=old\n' });
+    const err = await step(() => true, () => h.fs).apply(ctx(h.exec, 'unstartable')).then(() => null, (e: unknown) => e as RunbookError);
+    expect(err?.message).toMatch(/did not come back healthy .*Job for app.service failed.*the previous files are back/);
+    expect(h.fs.get('/etc/app.env')).toBe('VALUE=old\n');
+    expect(h.restarts).toEqual(['VALUE=unstartable\n', 'VALUE=old\n']);
   });
 
   it('asks for no proof when the service was not running (a first install)', async () => {
