@@ -74,6 +74,17 @@ const TOOLS = `${root}runbooks/eventfold-db/tools/main.ts`;
 const procs = spawnedProcesses();
 const tools = (args: string[]) => execa('node', ['--import', 'tsx', TOOLS, ...args], { reject: false, cwd: root });
 
+describe('EventfoldClient.connect', () => {
+  it('connects before a timed call, and gives up on a closed port at its bound', async () => {
+    const port = await freePort();
+    const c = new EventfoldClient(`127.0.0.1:${port}`);
+    const t0 = Date.now();
+    await expect(c.connect(1_500)).rejects.toThrow(/no connection within 1500 ms/);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1_400);
+    c.close();
+  });
+});
+
 describe('host tools against a server with TLS and bearer auth', () => {
   it('health and read-all work from the server env file alone; without it they are refused', async () => {
     const pki = await caSigned('eventfold.internal');
