@@ -64,6 +64,11 @@ export async function switchTo(exec: Executor, version: string): Promise<void> {
   await exec.run(write(['systemctl', 'restart', 'eventfold-db.service'], { timeoutMs: 90_000 }));
 }
 
+// The server reads its environment and unit only at start. Exit 5: no such unit yet (a first
+// install writes the config before the unit), so there is nothing to restart.
+const restartIfRunning = write(['systemctl', 'try-restart', 'eventfold-db.service'], { timeoutMs: 90_000, okCodes: [0, 5] });
+const provenHealthy = { service: 'eventfold-db.service', healthy: (exec: Executor) => waitHealthy(exec) };
+
 /** The PRD's install section: user, directories, tools, config, unit. */
 export function installSteps(): Step<EventfoldConfig>[] {
   return [
@@ -113,16 +118,16 @@ export function installSteps(): Step<EventfoldConfig>[] {
         ...(c.tls ? tlsFiles(c.tls) : []),
         { path: SERVER_ENV, content: serverEnv(c), mode: '0640', owner: 'root', group: 'eventfold', secret: Boolean(c.jwtSecret) },
       ],
-      after: () => [write(['systemctl', 'try-restart', 'eventfold-db.service'], { timeoutMs: 90_000, okCodes: [0, 5] })],
-      restartProof: { service: 'eventfold-db.service', healthy: (exec) => waitHealthy(exec) },
+      after: () => [restartIfRunning],
+      restartProof: provenHealthy,
     }),
     filesStep({
       id: 'install.unit',
       title: 'systemd unit eventfold-db.service',
       doc: '`Type=exec` (the server has no sd_notify), restart on failure after 2 s, `RequiresMountsFor=/data` plus a `mountpoint` check so it never starts on the root disk, `TimeoutStopSec=30s`, hardened (exposure 1.2 by `systemd-analyze security`), logs to journald.',
       files: () => [{ path: '/etc/systemd/system/eventfold-db.service', content: readAsset('systemd/eventfold-db.service'), mode: '0644' }],
-      after: () => [write(['systemctl', 'daemon-reload']), write(['systemctl', 'try-restart', 'eventfold-db.service'], { timeoutMs: 90_000, okCodes: [0, 5] })],
-      restartProof: { service: 'eventfold-db.service', healthy: (exec) => waitHealthy(exec) },
+      after: () => [write(['systemctl', 'daemon-reload']), restartIfRunning],
+      restartProof: provenHealthy,
     }),
   ];
 }
@@ -144,7 +149,7 @@ export function releaseStep(): Step<EventfoldConfig> {
       if (sha.stdout.split(' ')[0] !== c.releaseSha256) return { done: false, reason: `${cur} on the host does not match RELEASE_SHA256` };
       const active = await exec.run(read(['systemctl', 'is-active', 'eventfold-db.service'], { okCodes: [0, 3] }));
       if (active.stdout.trim() !== 'active') return { done: false, reason: `eventfold-db.service is ${active.stdout.trim()}` };
-      // A changed environment restarted the server a moment ago (install.config): give it a bounded while.
+      // The server may be starting (after a reboot, or a restart by systemd): give it a bounded while.
       try {
         await waitHealthy(exec, 30_000);
       } catch {

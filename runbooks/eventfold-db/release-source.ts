@@ -1,20 +1,12 @@
 // Where a release binary comes from: a file beside the operator (uploaded over the executor) or
 // an object the host fetches itself with the OCI CLI (what first boot uses). Either way the
 // deploy step checks it against RELEASE_SHA256 before it is used.
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readLocalFile } from '../../lib/config/local-file.ts';
 import { read, write } from '../../lib/core/cmd.ts';
 import { RunbookError } from '../../lib/core/errors.ts';
+import { sha256 } from '../../lib/exec/files.ts';
 import type { Executor } from '../../lib/exec/types.ts';
 import type { EventfoldConfig } from './config.ts';
-
-function readRelease(path: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    throw new RunbookError('config', `cannot read RELEASE_FILE ${path}: ${(e as Error).message}`);
-  }
-}
 
 /** A local release is read once: checked here, uploaded from the same bytes. */
 export type ReleaseSource = { file: string; content: Buffer } | { bucket: string; object: string };
@@ -27,8 +19,8 @@ export function releaseSource(c: EventfoldConfig, host: string): ReleaseSource {
   if (!c.releaseVersion || !c.releaseSha256) throw new RunbookError('config', 'RELEASE_VERSION and RELEASE_SHA256 must both be set to deploy', { host, hint });
   if (fromFile === fromObject) throw new RunbookError('config', fromFile ? 'RELEASE_FILE and RELEASE_BUCKET/RELEASE_OBJECT are both set: one release source only' : 'no release source: RELEASE_FILE or RELEASE_BUCKET with RELEASE_OBJECT', { host, hint });
   if (fromFile) {
-    const content = readRelease(c.releaseFile);
-    const got = createHash('sha256').update(content).digest('hex');
+    const content = readLocalFile('RELEASE_FILE', c.releaseFile);
+    const got = sha256(content);
     if (got !== c.releaseSha256) throw new RunbookError('precondition', `RELEASE_FILE ${c.releaseFile} has SHA-256 ${got}, not RELEASE_SHA256 ${c.releaseSha256}; refusing to deploy it`, { host, hint: 'check the build artifact and its checksum' });
     return { file: c.releaseFile, content };
   }

@@ -1,23 +1,18 @@
 // gRPC TLS for EventfoldDB (PRD 011's in-process option): the certificate and key the operator
 // names are checked here, before anything reaches the host, so a swapped, expired or mismatched
 // pair never restarts the server into a startup error.
-import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { type KeyObject, X509Certificate, createPrivateKey } from 'node:crypto';
+import { readLocalFile } from '../../lib/config/local-file.ts';
 import { read, write } from '../../lib/core/cmd.ts';
 import { RunbookError } from '../../lib/core/errors.ts';
 import type { Step } from '../../lib/engine/types.ts';
 import type { FileSpec } from '../../lib/exec/files.ts';
 import { type EventfoldConfig, TLS_DIR } from './config.ts';
+import { CHECK_TLS_SERVER_NAME, CHECK_TLS_TRUST } from './tools/server-client.ts';
 
 export const TLS_PATHS = { cert: `${TLS_DIR}/server.crt`, key: `${TLS_DIR}/server.key`, trust: `${TLS_DIR}/trust.crt` };
 
-function readLocal(path: string, name: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new RunbookError('config', `cannot read ${name} ${path}: ${(e as Error).message}`, { hint: `${name} is a path on the machine running the runbook` });
-  }
-}
+const readLocal = (path: string, name: string) => readLocalFile(name, path).toString('utf8');
 
 /** The TLS files to install, after checking they form a valid, current pair for the server name. */
 export function tlsFiles(tls: NonNullable<EventfoldConfig['tls']>, now = new Date()): FileSpec[] {
@@ -31,7 +26,7 @@ export function tlsFiles(tls: NonNullable<EventfoldConfig['tls']>, now = new Dat
   } catch {
     throw bad(`TLS_CERT_FILE ${tls.certFile} is not a PEM certificate`);
   }
-  let key;
+  let key: KeyObject;
   try {
     key = createPrivateKey(keyPem);
   } catch {
@@ -59,8 +54,8 @@ export function tlsEnvLines(c: EventfoldConfig): string {
     `EVENTFOLD_TLS_CERT=${TLS_PATHS.cert}`,
     `EVENTFOLD_TLS_KEY=${TLS_PATHS.key}`,
     '# Read by the host tools (health, smoke, restore checks on 127.0.0.1); the server ignores them.',
-    `EVENTFOLD_CHECK_TLS_TRUST=${TLS_PATHS.trust}`,
-    `EVENTFOLD_CHECK_TLS_SERVER_NAME=${c.tls.serverName}`,
+    `${CHECK_TLS_TRUST}=${TLS_PATHS.trust}`,
+    `${CHECK_TLS_SERVER_NAME}=${c.tls.serverName}`,
   ].join('\n');
 }
 

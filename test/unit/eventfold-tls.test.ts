@@ -2,7 +2,7 @@
 // reaches a host, and the host tools (health, read-all) reach a server that requires both, using
 // only the server's own environment file.
 import { execa } from 'execa';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import { spawnedProcesses } from './spawned.ts';
 import { loadConfig } from '../../lib/config/schema.ts';
 import { waitFor } from '../../lib/core/wait.ts';
 import { EventfoldClient } from '../../lib/eventfold/client.ts';
+import { mintToken } from '../../lib/eventfold/jwt.ts';
 import { eventfoldConfig } from '../../runbooks/eventfold-db/config.ts';
 import { serverEnv } from '../../runbooks/eventfold-db/deploy.ts';
 import { TLS_PATHS, tlsFiles } from '../../runbooks/eventfold-db/tls.ts';
@@ -100,7 +101,7 @@ describe('host tools against a server with TLS and bearer auth', () => {
       const r = await tools(['health', '--addr', addr, '--server-env', serverEnvFile]);
       return r.exitCode === 0 ? { done: true, value: undefined } : { done: false, reason: r.stderr };
     }, { what: 'stand-in health over TLS', deadlineMs: 20_000, initialDelayMs: 300 });
-    const c = new EventfoldClient(addr, { tls: { ca: (await import('node:fs')).readFileSync(pki.ca), serverName: 'eventfold.internal' }, token: (await import('../../lib/eventfold/jwt.ts')).mintToken(secret) });
+    const c = new EventfoldClient(addr, { tls: { ca: readFileSync(pki.ca), serverName: 'eventfold.internal' }, token: mintToken(secret) });
     await c.append('6f1c1b6e-1c7a-4c55-9d1e-0b1b5b0c9a01', { any: {} }, [{ event_id: '0b8e2a52-5d83-4b0a-9c38-5f1f3c2b4a11', event_type: 'Order.Placed', payload: Buffer.from('x') }]);
     c.close();
     const all = await tools(['read-all', '--addr', addr, '--server-env', serverEnvFile]);

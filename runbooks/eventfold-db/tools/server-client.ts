@@ -6,6 +6,10 @@ import { readEnvFile } from '../../../lib/config/env-file.ts';
 import type { ClientOptions } from '../../../lib/eventfold/client.ts';
 import { mintToken } from '../../../lib/eventfold/jwt.ts';
 
+/** Lines of the server's env file that only the host tools read (written by ../tls.ts). */
+export const CHECK_TLS_TRUST = 'EVENTFOLD_CHECK_TLS_TRUST';
+export const CHECK_TLS_SERVER_NAME = 'EVENTFOLD_CHECK_TLS_SERVER_NAME';
+
 export function serverClientOptions(envPath: string, deadlineMs: number, now = Date.now()): ClientOptions {
   const o: ClientOptions = { deadlineMs };
   if (!existsSync(envPath)) return o;
@@ -15,9 +19,9 @@ export function serverClientOptions(envPath: string, deadlineMs: number, now = D
   if (secret) o.token = mintToken(secret, { now });
   const cert = get('EVENTFOLD_TLS_CERT');
   if (cert) {
-    const serverName = get('EVENTFOLD_CHECK_TLS_SERVER_NAME');
-    if (!serverName) throw new Error(`${envPath}: EVENTFOLD_TLS_CERT is set but EVENTFOLD_CHECK_TLS_SERVER_NAME is not; re-run the eventfold-db runbook`);
-    o.tls = { ca: readFileSync(get('EVENTFOLD_CHECK_TLS_TRUST') || cert), serverName };
+    const serverName = get(CHECK_TLS_SERVER_NAME);
+    if (!serverName) throw new Error(`${envPath}: EVENTFOLD_TLS_CERT is set but ${CHECK_TLS_SERVER_NAME} is not; re-run the eventfold-db runbook`);
+    o.tls = { ca: readFileSync(get(CHECK_TLS_TRUST) || cert), serverName };
   }
   return o;
 }
