@@ -16,11 +16,11 @@
 #   --key       print the cache key only
 #   --no-build  reuse an intact entry or exit 3 (a corrupt entry is still deleted)
 # Env: RUNBOOK_CACHE_DIR, DEBIAN_MIRROR, DEBIAN_SECURITY_MIRROR (default: what this machine's
-# apt sources use), RUNBOOK_IMAGE_SIZE (ext4 size, default 3G). Progress goes to stderr.
+# apt sources use), RUNBOOK_IMAGE_SIZE (ext4 size, default 6G). Progress goes to stderr.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 cache="${RUNBOOK_CACHE_DIR:-$HOME/.cache/oci-arm-runbooks}/images"
-size="${RUNBOOK_IMAGE_SIZE:-3G}"
+size="${RUNBOOK_IMAGE_SIZE:-6G}"
 mode="${1:-build}"
 case "$mode" in build | --key | --no-build) ;; *) echo "usage: $0 [--key | --no-build]" >&2; exit 2 ;; esac
 start=$SECONDS
@@ -102,6 +102,12 @@ fi
 update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 || true
 [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || { echo "qemu-aarch64 binfmt is not registered: apt-get install qemu-user-static binfmt-support" >&2; exit 1; }
 
+# mmdebstrap is silent for minutes under emulation: say what is going on at least every 20 s.
+heartbeat() { while sleep 20; do say "still building: $1 ($(du -sm "$work" 2>/dev/null | cut -f1) MB so far)"; done; }
+heartbeat "mmdebstrap (packages downloaded, unpacked and configured under qemu-user)" &
+hb=$!
+trap 'kill "$hb" 2>/dev/null; remove_tree "$work"' EXIT
+
 pkgs="$(grep -Ev '^\s*(#|$)' "$here/packages.txt" | paste -sd, -)"
 say "mmdebstrap bookworm arm64 from $mirror ($(tr ',' '\n' <<<"$pkgs" | wc -l) packages)"
 # The initramfs only needs the virtio drivers and ext4: building it with every module takes
@@ -113,12 +119,15 @@ mmdebstrap --quiet --arch=arm64 --variant=apt --mode=root --include="$pkgs" "${a
   --customize-hook="cp '$here/image/20-wired.network' \"\$1/etc/systemd/network/\"" \
   --customize-hook='chroot "$1" systemctl enable systemd-networkd.service ssh.service >/dev/null 2>&1' \
   --customize-hook='chroot "$1" systemctl mask apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer man-db.timer >/dev/null 2>&1' \
+  --customize-hook='chroot "$1" systemctl disable docker.service docker.socket containerd.service docker-registry.service nginx.service caddy.service coturn.service >/dev/null 2>&1' \
   --customize-hook='echo debian > "$1/etc/hostname"; : > "$1/etc/machine-id"; rm -f "$1/var/lib/dbus/machine-id" "$1"/etc/ssh/ssh_host_*' \
   --customize-hook='echo LANG=C.UTF-8 > "$1/etc/default/locale"' \
   --customize-hook='rm -rf "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/*' \
   bookworm "$work/root" \
   "deb $mirror bookworm main" "deb $mirror bookworm-updates main" "deb $security bookworm-security main"
 
+kill "$hb" 2>/dev/null || true
+trap 'remove_tree "$work"' EXIT
 say "copying kernel and initrd"
 cp -L "$work/root/vmlinuz" "$work/vmlinuz"
 cp -L "$work/root/initrd.img" "$work/initrd.img"
