@@ -14,6 +14,11 @@ export const RUNBOOKS: Entry[] = [
   { name: 'eventfold-db.rollback', system: 'eventfold-db', summary: 'EventfoldDB: switch back to the previous release', load: async () => (await import('../../runbooks/eventfold-db/index.ts')).rollback },
   { name: 'eventfold-db.restore', system: 'eventfold-db', summary: 'EventfoldDB: verified restore of the newest backup', load: async () => (await import('../../runbooks/eventfold-db/index.ts')).restore },
   { name: 'eventfold-db.smoke', system: 'eventfold-db', summary: 'EventfoldDB: health, ReadAll, metrics, journal, kill -9 restart', load: async () => (await import('../../runbooks/eventfold-db/index.ts')).smoke },
+  { name: 'central-db', system: 'central-db', summary: 'Central data platform bring-up: /srv, Docker, PostgreSQL 17 + pgvector -> PgBouncer -> Redis, backup timer', load: async () => (await import('../../runbooks/central-db/index.ts')).bringUp },
+  { name: 'central-db.onboard', system: 'central-db', summary: 'Central data platform: an application role and database with the seed\'s grants', load: async () => (await import('../../runbooks/central-db/index.ts')).onboard },
+  { name: 'central-db.rotate-password', system: 'central-db', summary: 'Central data platform: a new strong password for an application role, proved through PgBouncer', load: async () => (await import('../../runbooks/central-db/index.ts')).rotatePassword },
+  { name: 'central-db.restore', system: 'central-db', summary: 'Central data platform: verified restore of the newest backup onto an empty platform', load: async () => (await import('../../runbooks/central-db/index.ts')).restore },
+  { name: 'central-db.rebuild-db', system: 'central-db', summary: 'Central data platform: drop and rebuild one application database from init.sql and its migrator', load: async () => (await import('../../runbooks/central-db/index.ts')).rebuildDb },
 ];
 
 export function findRunbook(name: string): Entry | undefined {

@@ -54,6 +54,8 @@ export interface RenderedAsset {
   /** Where it is installed on the host (systemd units: their unit file name matters). */
   path: string;
   content: string;
+  /** Compose files: the `--env-file` they are run with (its example values), for interpolation. */
+  envFile?: string;
 }
 
 export interface StepRef {

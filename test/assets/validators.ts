@@ -76,12 +76,14 @@ export function composeBinary(): Promise<string> {
   return composeBin;
 }
 
-/** `compose config -q`: the Compose Specification's schema, interpolation and references, no daemon. */
-export async function compose(content: string): Promise<Verdict> {
+/** `compose config -q` (with the env file it runs with): the Compose Specification's schema, interpolation and references, no daemon. */
+export async function compose(content: string, envFile?: string): Promise<Verdict> {
   const dir = tmp();
   const f = join(dir, 'compose.yaml');
   writeFileSync(f, content);
-  return tool(await composeBinary(), ['-f', f, 'config', '-q'], { cwd: dir });
+  const env = envFile === undefined ? [] : ['--env-file', join(dir, 'run.env')];
+  if (envFile !== undefined) writeFileSync(join(dir, 'run.env'), envFile);
+  return tool(await composeBinary(), [...env, '-f', f, 'config', '-q'], { cwd: dir });
 }
 
 export function shell(path: string): Promise<Verdict> {

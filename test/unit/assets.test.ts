@@ -41,12 +41,19 @@ describe('shipped assets pass the tools that consume them', () => {
   });
 
   it.each(ofKind('compose'))('compose config accepts %s', async (_n, a) => {
-    const r = await v.compose(a.content);
+    const r = await v.compose(a.content, a.envFile);
     expect(r.ok, r.output).toBe(true);
     expect(r.output).toBe('');
   }, composeTimeout);
 
-  // No runbook ships a compose file yet: this keeps the validator itself proven on one that uses
+  // A compose file that needs its env file is refused without it (the seed's --env-file rule).
+  it.each(ofKind('compose').filter(([, a]) => a.envFile !== undefined))('compose config refuses %s without its env file', async (_n, a) => {
+    const r = await v.compose(a.content);
+    expect(r.ok).toBe(false);
+    expect(r.output).toMatch(/required variable \w+ is missing a value/);
+  }, composeTimeout);
+
+  // The compose fixture keeps the validator itself proven on one that uses
   // what compose v2 accepts and 1.29 does not (top-level name:, env_file's long form).
   it('compose config accepts the compose fixture', async () => {
     const r = await v.compose(fixture('compose/good.yaml'));
@@ -67,7 +74,7 @@ describe('shipped assets pass the tools that consume them', () => {
     expect(r.score, r.output).toBeLessThanOrEqual(ceilings[a.path] ?? 2.0);
   });
 
-  const scripts = ['scripts', 'test/vm', '.ci', 'cloud-init'].flatMap((d) => {
+  const scripts = ['scripts', 'test/vm', '.ci', 'cloud-init', 'runbooks/central-db/files'].flatMap((d) => {
     try {
       return readdirSync(d).filter((f) => f.endsWith('.sh') || f === 'run').map((f) => `${d}/${f}`);
     } catch {
