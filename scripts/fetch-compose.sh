@@ -7,12 +7,14 @@
 #   ${RUNBOOK_CACHE_DIR:-~/.cache/oci-arm-runbooks}/tools/docker-compose_VERSION_ARCH/
 # with tools/docker-compose linking to the current one. A later run only checks that link.
 # RUNBOOK_DEBIAN_MIRROR overrides the mirror (e.g. on a machine whose sources name no Debian one).
+# COMPOSE_ARCH=arm64 fetches the ARM64 binary for the test VMs instead (linked as
+# tools/docker-compose-arm64; dynamically linked, so it is checked by its ELF header, not run).
 set -euo pipefail
 
 suite=trixie
 pkg=docker-compose
 tools="${RUNBOOK_CACHE_DIR:-$HOME/.cache/oci-arm-runbooks}/tools"
-link="$tools/$pkg"
+link="$tools/$pkg${COMPOSE_ARCH:+-$COMPOSE_ARCH}"
 
 die() {
   echo "fetch-compose: $*" >&2
@@ -20,7 +22,16 @@ die() {
 }
 
 # Warm path: the linked binary exists and runs.
-if [ -x "$link" ] && timeout 30 "$link" version >/dev/null 2>&1; then
+# A foreign binary cannot run here: its ELF machine field must name the architecture instead.
+runs() {
+  if [ -n "${COMPOSE_ARCH:-}" ]; then
+    [ "$(od -An -tx1 -j18 -N2 "$1" 2>/dev/null | tr -d ' \n')" = "b700" ]
+  else
+    timeout 30 "$1" version >/dev/null 2>&1
+  fi
+}
+
+if [ -x "$link" ] && runs "$link"; then
   readlink -f "$link"
   exit 0
 fi
@@ -28,7 +39,7 @@ fi
 for t in apt-get apt-cache dpkg dpkg-deb timeout; do
   command -v "$t" >/dev/null || die "$t not found; this needs a Debian machine"
 done
-arch=$(dpkg --print-architecture)
+arch=${COMPOSE_ARCH:-$(dpkg --print-architecture)}
 
 # The URI of the first enabled source that serves this machine's own release (e.g. the entry
 # with suite "bookworm" on Debian 12), from one-line .list and deb822 .sources files alike.
@@ -82,7 +93,7 @@ apt_opts=(
   -o "Dir::Etc::sourcelist=$work/sources.list" -o Dir::Etc::sourceparts=-
   -o "Dir::Etc::preferences=$work/preferences" -o "Dir::Etc::preferencesparts=$work/preferences.d"
   -o "Dir::State::Lists=$work/lists" -o "Dir::Cache=$work/cache" -o "Dir::State::status=$work/status"
-  -o APT::Sandbox::User=root -o Acquire::Languages=none
+  -o APT::Sandbox::User=root -o Acquire::Languages=none -o "APT::Architecture=$arch" -o "APT::Architectures=$arch"
   -o Acquire::Retries=2 -o Acquire::http::Timeout=30 -o Acquire::https::Timeout=30
 )
 
@@ -93,7 +104,7 @@ version=$(timeout -k 10 60 apt-cache "${apt_opts[@]}" show --no-all-versions "$p
 
 name="${pkg}_${version//:/%3a}_$arch"
 dest="$tools/$name"
-if ! { [ -x "$dest/$pkg" ] && timeout 30 "$dest/$pkg" version >/dev/null 2>&1; }; then
+if ! { [ -x "$dest/$pkg" ] && runs "$dest/$pkg"; }; then
   echo "fetch-compose: downloading $pkg $version ($suite, $arch)" >&2
   (cd "$work/deb" && timeout -k 10 300 apt-get -qq "${apt_opts[@]}" download "$pkg=$version") >"$work/log" 2>&1 ||
     die "apt-get download $pkg=$version from $mirror failed or timed out: $(tail -n 3 "$work/log")"
@@ -102,8 +113,12 @@ if ! { [ -x "$dest/$pkg" ] && timeout 30 "$dest/$pkg" version >/dev/null 2>&1; }
   dpkg-deb -x "$deb" "$work/root"
   bin="$work/root/usr/libexec/docker/cli-plugins/$pkg"
   [ -x "$bin" ] || die "$deb has no usr/libexec/docker/cli-plugins/$pkg"
-  out=$(timeout 30 "$bin" version 2>&1) || die "$pkg $version does not run on this machine: $out"
-  case "$out" in *"version 2."* | *"version v2."*) ;; *) die "$pkg $version is not compose v2: $out" ;; esac
+  if [ -n "${COMPOSE_ARCH:-}" ]; then
+    runs "$bin" || die "$deb holds no $arch binary"
+  else
+    out=$(timeout 30 "$bin" version 2>&1) || die "$pkg $version does not run on this machine: $out"
+    case "$out" in *"version 2."* | *"version v2."*) ;; *) die "$pkg $version is not compose v2: $out" ;; esac
+  fi
   mkdir -p "$work/$name"
   mv "$bin" "$work/$name/$pkg"
   rm -rf "$dest"
