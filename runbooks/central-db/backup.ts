@@ -15,7 +15,7 @@ export function backupSteps(): Step<CentralDbConfig>[] {
       title: `Backup script ${SRV.backupScript}, its settings, service and timer`,
       doc: [
         `The seed's \`${SRV.backupScript}\` was never published; this one (\`runbooks/central-db/files/backup.sh\`, bash with \`set -euo pipefail\` and an ERR trap):`,
-        '- `pg_dumpall --globals-only` and `pg_dump -Fc` of every database, run inside `postgres-db` (a PostgreSQL 17 server needs a 17 client; the host\'s may be older);',
+        '- `pg_dumpall --globals-only` and `pg_dump -Fc` of every database but `postgres` (keep application data in application databases), run inside `postgres-db` (a PostgreSQL 17 server needs a 17 client; the host\'s may be older);',
         '- a Redis snapshot with `redis-cli --rdb` (a replica-style full sync: consistent, no race with a running BGSAVE), the password read inside the container from its config;',
         '- every file\'s SHA-256 and size in `MANIFEST`; uploads with `oci os object put --no-overwrite` (never a prompt that hangs a timer), `MANIFEST` last so a listed manifest means a complete backup;',
         `- then the local copy moves to \`${SRV.backups}/STAMP\` and all but the newest \`BACKUP_KEEP_LOCAL\` are removed.`,

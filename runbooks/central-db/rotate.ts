@@ -20,11 +20,13 @@ export function rotateSteps(): Step<CentralDbConfig>[] {
       destructive: 'the role\'s old password stops working once the new one is proved; applications read the new value from platform.env at their next start',
       doc: [
         'For a weak password (the seed\'s `"6432"`) or a routine change. A new random 32-character value is',
+        '',
         '1. written to `platform.env.pending` (mode 600) first, so it is never lost half-way;',
         '2. set with `ALTER ROLE` (a SCRAM verifier on stdin);',
         '3. put in PgBouncer\'s userlist, which is reloaded (SIGHUP; pooled server connections stay up, so clients already connected keep working);',
         '4. proved by a login with the new value through PgBouncer, and the old value proved refused;',
         '5. only then renamed over platform.env (atomic, mode 600).',
+        '',
         'If any of 2-4 fails, the old verifier and userlist are put back and platform.env is untouched. PostgreSQL keeps one password per role, so the old value stops working at step 2 for new direct connections; through PgBouncer it works until the reload.',
       ].join('\n'),
       async check() {
