@@ -1,7 +1,9 @@
 // TEST STAND-IN, NOT THE PRODUCT.
 //
 // The real OCI CLI (Python, click) cannot be installed or reach OCI here. This `oci` implements
-// the Object Storage subset the runbooks call, over a local directory, and copies the real CLI's
+// the Object Storage subset the runbooks call, over a local directory, and (cloud-commands.ts) the
+// compute-management, compute, load balancer, Vault, secrets and IAM commands the TriviaPay
+// runbooks call, over the state the stand-in cloud (cloud.ts) acts on. It copies the real CLI's
 // observable behaviour for that subset (read from oracle/oci-cli: cli_root.py, cli_util.py,
 // cli_exceptions.py, objectstorage_cli_extended.py, generated/objectstorage_cli.py; and
 // oracle/oci-python-sdk: exceptions.py, base_client.py, upload_manager.py):
@@ -22,6 +24,8 @@
 //   OCI_STANDIN_ROOT    storage directory (required): namespace, buckets/<b>/objects/<encoded name>,
 //                       buckets/<b>/meta/<encoded name>.json, calls.log (one JSON line per call)
 //   OCI_STANDIN_FAULTS  JSON file: [{"match": "os object put", "status": 429, "code": "TooManyRequests", "times": 2},
+//                       {"match": "compute-management instance-pool update", "argv": "--size", "status": 500,
+//                        "code": "InternalError", "message": "Out of host capacity.", "times": 2},
 //                       {"match": "os ns get", "hang_ms": 5000, "times": 1}]; counters are written
 //                       back to the file, so they count across processes (no "times": every call)
 //   OCI_STANDIN_DENY    comma list: command prefixes answered 404 (BucketNotFound for bucket
@@ -29,69 +33,13 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { appendFileSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { CLOUD_COMMANDS, CLOUD_GROUPS, type CloudCmd, runCloudCommand } from './cloud-commands.ts';
+import { CLI_VERSION, Exit, aborted, exit, httpDate, pyJson, pyTime, requestId, sleep, usageError, usageExit1, writeAll, writeErr, writeOut } from './cli-io.ts';
 
 const AUTH_CHOICES = ['api_key', 'instance_principal', 'security_token', 'instance_obo_user', 'resource_principal', 'oke_workload_identity'];
 const MIB = 1024 * 1024;
 const PART_SIZE = 128 * MIB; // oci.object_storage.transfer.constants.DEFAULT_PART_SIZE
 const STREAM_PART_SIZE = 10 * MIB; // STREAMING_DEFAULT_PART_SIZE
-const CLI_VERSION = 'Oracle-PythonSDK/standin, Oracle-PythonCLI/standin';
-
-// ---------------------------------------------------------------------------------------------
-// Output helpers
-
-const writeOut = (s: string | Buffer) => writeAll(1, typeof s === 'string' ? Buffer.from(s) : s);
-const writeErr = (s: string) => writeAll(2, Buffer.from(s));
-function writeAll(fd: number, b: Buffer): void {
-  for (let off = 0; off < b.length; ) {
-    try {
-      off += writeSync(fd, b, off);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
-      sleep(5);
-    }
-  }
-}
-function sleep(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
-/** Python's json.dumps(sort_keys=True, ensure_ascii=False, indent=n). */
-function pyJson(v: unknown, indent: number): string {
-  const sort = (x: unknown): unknown => {
-    if (Array.isArray(x)) return x.map(sort);
-    if (x && typeof x === 'object') return Object.fromEntries(Object.keys(x).sort().map((k) => [k, sort((x as Record<string, unknown>)[k])]));
-    return x === undefined ? null : x;
-  };
-  return JSON.stringify(sort(v), null, indent);
-}
-/** datetime.isoformat() of an aware UTC datetime, as the CLI renders model timestamps. */
-const pyTime = (iso: string) => iso.replace(/\.(\d{3})Z$/, '.$1000+00:00').replace(/Z$/, '+00:00');
-const httpDate = (iso: string) => new Date(iso).toUTCString();
-const requestId = () => `${randomBytes(16).toString('hex').toUpperCase()}/${randomBytes(16).toString('hex').toUpperCase()}/${randomBytes(16).toString('hex').toUpperCase()}`;
-
-class Exit extends Error {
-  constructor(readonly code: number) {
-    super(`exit ${code}`);
-  }
-}
-const exit = (code: number): never => {
-  throw new Exit(code);
-};
-/** click.UsageError: usage line, blank line, "Error: ...", exit 2. */
-const usageError = (usage: string, msg: string): never => {
-  writeErr(`Usage: ${usage}\n\nError: ${msg}\n`);
-  return exit(2);
-};
-/** cli_util.wrap_exceptions' sys.exit("{usage}\n\nError: {details}"): exit 1. */
-const usageExit1 = (usage: string, msg: string): never => {
-  writeErr(`Usage: ${usage}\n\nError: ${msg}\n`);
-  return exit(1);
-};
-/** click's Abort as main() reports it. */
-const aborted = (): never => {
-  writeErr('Aborted!\n');
-  return exit(1);
-};
 
 // ---------------------------------------------------------------------------------------------
 // Command table (option names as the real CLI declares them; the first name is the canonical one)
@@ -104,6 +52,8 @@ interface Opt {
   choices?: string[]; // case-insensitive choice
   multiple?: boolean;
   int?: boolean;
+  bool?: boolean; // click.BOOL
+  complex?: boolean; // JSON or file://
 }
 interface Cmd {
   path: string; // "os object put"
@@ -185,7 +135,8 @@ const COMMANDS: Cmd[] = [
   },
 ];
 const GROUPS: Record<string, string[]> = {
-  '': ['os'],
+  ...CLOUD_GROUPS,
+  '': ['os', ...(CLOUD_GROUPS[''] as string[])],
   os: ['ns', 'bucket', 'object'],
   'os ns': ['get'],
   'os bucket': ['get', 'create'],
@@ -273,9 +224,11 @@ function resolveCommand(rest: string[]): { cmd: Cmd; args: string[] } {
     path = path ? `${path} ${w}` : (w as string);
     i++;
   }
-  const cmd = COMMANDS.find((c) => c.path === path) as Cmd;
+  const cmd = (COMMANDS.find((c) => c.path === path) ?? CLOUD_COMMANDS.find((c) => c.path === path)) as Cmd;
   return { cmd, args: rest.slice(i) };
 }
+
+const BOOL_WORDS = ['1', 'true', 't', 'yes', 'y', 'on', '0', 'false', 'f', 'no', 'n', 'off'];
 
 function parseLeaf(cmd: Cmd, args: string[]): Record<string, string | string[]> {
   const usage = `oci ${cmd.path} [OPTIONS]`;
@@ -296,6 +249,7 @@ function parseLeaf(cmd: Cmd, args: string[]): Record<string, string | string[]> 
     if (v === undefined) usageError(usage, `Option '${name}' requires an argument.`);
     let val = v as string;
     if (opt.int && !/^[+-]?\d+$/.test(val.trim())) usageError(usage, `Invalid value for '${name}': '${val}' is not a valid integer.`);
+    if (opt.bool && !BOOL_WORDS.includes(val.trim().toLowerCase())) usageError(usage, `Invalid value for '${name}': '${val}' is not a valid boolean.`);
     if (opt.choices) {
       const hit = opt.choices.find((c) => c.toLowerCase() === val.toLowerCase());
       if (!hit) usageError(usage, `Invalid value for '${name}': '${val}' is not one of ${opt.choices.map((c) => `'${c}'`).join(', ')}.`);
@@ -430,11 +384,30 @@ function main(args: string[]): void {
       usageError(usage, `Invalid value for '--file': '${str('file')}': ${strerror(e)}`);
     }
   }
+  if (str('from-json') !== undefined) fromJson(cmd, o, str('from-json') as string);
   // wrap_exceptions: missing required options (exit 1), then the delete confirmation.
   const missing = cmd.opts.filter((x) => x.required && o[x.key] === undefined).map((x) => `--${x.key}`);
   if (missing.length) usageExit1(usage, `Missing option(s) ${missing.join(', ')}.`);
   if (cmd.path === 'os object delete' && !o.force && !confirm('Are you sure you want to delete this resource?')) aborted();
 
+  if (CLOUD_COMMANDS.includes(cmd as CloudCmd)) {
+    const region = global.region ?? process.env.OCI_CLI_REGION ?? 'us-ashburn-1';
+    return runCloudCommand(cmd as CloudCmd, o, {
+      root,
+      region,
+      render: (data, headers) => renderOut(data, headers, global),
+      confirm,
+      fault: (fail) => {
+        const f = takeFault(cmd.path);
+        if (f?.hang_ms) sleep(f.hang_ms);
+        else if (f) fail(f.status ?? 500, f.code ?? 'InternalServerError', f.message ?? 'injected fault (test stand-in)');
+        for (const d of (process.env.OCI_STANDIN_DENY ?? '').split(',').map((x) => x.trim()).filter(Boolean)) {
+          if (d === `auth:${auth}`) fail(401, 'NotAuthenticated', 'The required information to complete authentication was not provided or was incorrect.');
+          if (cmd.path === d || cmd.path.startsWith(`${d} `)) fail(404, 'NotAuthorizedOrNotFound', 'Authorization failed or requested resource not found.');
+        }
+      },
+    });
+  }
   const store = new Store(root, cmd, auth, global);
   const render = (data: unknown, headers?: Record<string, unknown>) => renderOut(data, headers, global);
   switch (cmd.path) {
@@ -513,6 +486,30 @@ function main(args: string[]): void {
       store.remove(bn, name);
       return; // the response has no body and no displayed headers: nothing is printed
     }
+  }
+}
+
+/**
+ * --from-json (json_skeleton_utils.cli_json_input_callback): file:// only; each top-level key,
+ * camelCase or kebab-case, becomes the option's default; options on the command line win.
+ */
+function fromJson(cmd: Cmd, o: Record<string, string | string[]>, ref: string): void {
+  const usage = `oci ${cmd.path} [OPTIONS]`;
+  if (!ref.startsWith('file://')) usageError(usage, `Invalid value for '--from-json': ${ref} is not a file:// reference`);
+  let v: unknown;
+  try {
+    v = JSON.parse(readFileSync(ref.slice('file://'.length), 'utf8')) as unknown;
+  } catch (e) {
+    writeErr(`Error: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : 'the --from-json file is not JSON'}: ${ref.slice('file://'.length)}\n`);
+    return exit(1);
+  }
+  if (!v || typeof v !== 'object' || Array.isArray(v)) usageError(usage, 'Invalid value for \'--from-json\': the JSON must be an object');
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+    const key = k.replace(/_/g, '-').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+    const opt = cmd.opts.find((p) => p.key === key);
+    if (!opt || o[key] !== undefined) continue;
+    const text = (y: unknown) => (typeof y === 'string' ? y : JSON.stringify(y));
+    o[key] = opt.multiple && Array.isArray(x) ? x.map(text) : text(x);
   }
 }
 
@@ -999,9 +996,11 @@ interface Fault {
   message?: string;
   hang_ms?: number;
   times?: number;
+  /** Only when the command line holds this word (e.g. "--size"). */
+  argv?: string;
 }
 /** Takes one matching fault from OCI_STANDIN_FAULTS, under a lock so parallel calls count correctly. */
-function takeFault(cmdPath: string): Fault | undefined {
+function takeFault(cmdPath: string, argv: string[] = process.argv.slice(2)): Fault | undefined {
   const file = process.env.OCI_STANDIN_FAULTS;
   if (!file || !existsSync(file)) return undefined;
   const lock = `${file}.lock`;
@@ -1018,7 +1017,7 @@ function takeFault(cmdPath: string): Fault | undefined {
   }
   try {
     const faults = JSON.parse(readFileSync(file, 'utf8')) as Fault[];
-    const f = faults.find((x) => (cmdPath === x.match || cmdPath.startsWith(`${x.match} `)) && (x.times === undefined || x.times > 0));
+    const f = faults.find((x) => (cmdPath === x.match || cmdPath.startsWith(`${x.match} `)) && (x.argv === undefined || argv.includes(x.argv)) && (x.times === undefined || x.times > 0));
     if (f && f.times !== undefined) {
       f.times--;
       const tmp = `${file}.${process.pid}.tmp`;
