@@ -34,7 +34,9 @@ export async function runCommand(rb: Runbook<any>, o: RunCommandOptions): Promis
       process.stderr.write(`${new RunbookError(kind, message, { host, hint }).describe()}\n`);
     }
   };
-  const exec = executorFor(o.target, { sshConfig: o.sshConfig });
+  const exec = executorFor(o.target, { sshConfig: o.sshConfig, apiOnly: rb.apiOnly });
+  // A runbook that acts only through APIs has no host of its own to lock or to keep an audit on.
+  const hostState = !o.dryRun && !rb.apiOnly;
   const ac = new AbortController();
   let interrupts = 0;
   const onSig = () => {
@@ -47,7 +49,7 @@ export async function runCommand(rb: Runbook<any>, o: RunCommandOptions): Promis
   process.on('SIGTERM', onSig);
   let release: (() => Promise<void>) | undefined;
   try {
-    if (!o.dryRun) release = await acquireLock(exec, rb.name, o.target);
+    if (hostState) release = await acquireLock(exec, rb.name, o.target);
     const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !o.json;
     const res = await runSteps(rb, {
       exec,
@@ -59,7 +61,7 @@ export async function runCommand(rb: Runbook<any>, o: RunCommandOptions): Promis
       only: o.only,
       from: o.from,
       signal: ac.signal,
-      onStepEnd: o.dryRun ? undefined : auditTrail(exec, rb.name),
+      onStepEnd: hostState ? auditTrail(exec, rb.name) : undefined,
     });
     return res.exitCode;
   } catch (err) {

@@ -37,6 +37,11 @@ export interface Runbook<C> {
   /** Where the seed and the application's real behaviour disagree, and what the runbook does. */
   deviations?: string[];
   config: ConfigSchema<C>;
+  /**
+   * The runbook acts only through cloud APIs from the machine it runs on (an operator's or CI's):
+   * it runs with `--target local`, as the invoking user (no sudo), and takes no host lock.
+   */
+  apiOnly?: boolean;
   steps(config: C): Step<C>[];
   /**
    * First-boot user-data reaching the same state; rendered by `runbook user-data NAME`. Its env
