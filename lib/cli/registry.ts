@@ -19,6 +19,9 @@ export const RUNBOOKS: Entry[] = [
   { name: 'central-db.rotate-password', system: 'central-db', summary: 'Central data platform: a new strong password for an application role, proved through PgBouncer', load: async () => (await import('../../runbooks/central-db/index.ts')).rotatePassword },
   { name: 'central-db.restore', system: 'central-db', summary: 'Central data platform: verified restore of the newest backup onto an empty platform', load: async () => (await import('../../runbooks/central-db/index.ts')).restore },
   { name: 'central-db.rebuild-db', system: 'central-db', summary: 'Central data platform: drop and rebuild one application database from init.sql and its migrator', load: async () => (await import('../../runbooks/central-db/index.ts')).rebuildDb },
+  { name: 'triviapay.rollout', system: 'triviapay', summary: 'TriviaPay: health-gated rolling update of the instance pool to IMAGE_TAG, with automatic return', load: async () => (await import('../../runbooks/triviapay/index.ts')).rollout },
+  { name: 'triviapay.rollback', system: 'triviapay', summary: 'TriviaPay: back to the previous (or a named) instance configuration, gated the same way', load: async () => (await import('../../runbooks/triviapay/index.ts')).rollback },
+  { name: 'triviapay.smoke', system: 'triviapay', summary: 'TriviaPay: cache-bypassing health (and DB) check through the public URL', load: async () => (await import('../../runbooks/triviapay/index.ts')).smoke },
 ];
 
 export function findRunbook(name: string): Entry | undefined {

@@ -1,0 +1,43 @@
+import type { Runbook } from '../../lib/engine/types.ts';
+import { triviapayConfig, type TriviapayConfig } from './config.ts';
+import { configurationStep, replaceStep, rollbackSwitchStep } from './rollout.ts';
+import { smokeSteps } from './smoke.ts';
+
+const SEED = 'triviapay-oci-instance-pool.md';
+
+const DEVIATIONS = [
+  'The seed\'s JMESPath `data[?lifecycle-state==\'RUNNING\']` is a syntax error (the dash) and list-instances has `state` (title case, e.g. "Running"), not `lifecycle-state`: the runbooks parse the JSON themselves and compare `state` case-insensitively.',
+  '`oci lb backend-set-health get` has no per-backend array: each new backend is gated on `oci lb backend-health get --backend-name ip:port`; UNKNOWN, WARNING, CRITICAL and UNKNOWN_ENUM_VALUE all count as not healthy.',
+  'Every wait is bounded (MAX_WAIT_SECONDS for RUNNING, LB_WAIT_TIMEOUT_SECONDS for health) and says what it waits for; the upstream wait for RUNNING had no timeout.',
+  '`oci lb backend update` needs weight, backup, drain and offline together and replaces them: the runbook reads the backend and sends its values back with only drain changed.',
+  'Health is `{"status":"healthy"}` (the seed\'s scripts do not say; the app answers this, not "ok").',
+  'The image tag lives in the instance configuration\'s metadata (`triviapay_image_tag`), which the instance reads at boot; a rollout copies the configuration with only that key changed.',
+  'The seed scales back to the old size after terminating old instances; with a pool above one instance that would dip under the healthy floor, so old members are detached one at a time (the pool launches a replacement from the new configuration) and only the last detach shrinks the pool.',
+  'The rollout records the size at the start, the floor and the previous configuration as freeform tags on the pool, so a run started again after being killed (or from another CI job) finds them.',
+];
+
+const base = { seed: SEED, deviations: DEVIATIONS, config: triviapayConfig, apiOnly: true } as const;
+
+export const rollout: Runbook<TriviapayConfig> = {
+  ...base,
+  name: 'triviapay.rollout',
+  title: 'TriviaPay: rolling update of the instance pool to a new image tag',
+  summary: 'A new instance configuration with IMAGE_TAG, then a health-gated surge-and-replace that never serves from fewer healthy backends than the floor, drains each old backend before terminating it, returns to the previous configuration by itself when the new one never becomes healthy, and converges when run again after being killed.',
+  steps: () => [configurationStep(), replaceStep()],
+};
+
+export const rollback: Runbook<TriviapayConfig> = {
+  ...base,
+  name: 'triviapay.rollback',
+  title: 'TriviaPay: back to the previous (or a named) instance configuration',
+  summary: 'Points the pool at the configuration the current one replaced (or ROLLBACK_TO) and replaces the members with the same gated rollout.',
+  steps: () => [rollbackSwitchStep(), replaceStep()],
+};
+
+export const smoke: Runbook<TriviapayConfig> = {
+  ...base,
+  name: 'triviapay.smoke',
+  title: 'TriviaPay: post-deploy smoke test',
+  summary: 'HEALTHCHECK_URL with a cache-bypassing request answers 200 and status healthy; HEALTHCHECK_DB_URL answers 200 when set.',
+  steps: smokeSteps,
+};
