@@ -19,7 +19,7 @@ const world = async (o: Parameters<typeof startWorld>[0]) => {
 describe('triviapay.rollout', { timeout: 180_000 }, () => {
   it('rolls A to B under traffic: no failed request, never under the floor, in-flight requests finish during drain', async () => {
     const w = await world({ size: 2, tag: 'A' });
-    const traffic = startTraffic(w.lbUrl, { slowMs: 700, slowEveryMs: 150 });
+    const traffic = startTraffic(w.lbUrl, { slowMs: 700, slowEveryMs: 100 });
     const t0 = Date.now();
     const r = await finished(runbook(w, 'triviapay.rollout', w.env({ IMAGE_TAG: 'B' })));
     const t1 = Date.now();
@@ -39,13 +39,17 @@ describe('triviapay.rollout', { timeout: 180_000 }, () => {
     const before = w.servingLog().filter((x) => x.t < t0).at(-1);
     expect(before?.serving).toBe(2);
 
-    // Each old backend was drained while slow requests were on it, and they finished with 200.
+    // Each old backend was drained while slow requests were on it, and they finished with 200. The
+    // drain takes effect when the load balancer's serving count drops after the CLI call started.
     const drains = w.calls().filter((c) => c.argv.includes('update') && c.argv.includes('--drain') && c.argv[c.argv.indexOf('--drain') + 1] === 'true');
     expect(drains.length).toBe(2);
+    const log = w.servingLog();
     for (const d of drains) {
       const name = d.argv[d.argv.indexOf('--backend-name') + 1] as string;
-      const at = Date.parse(d.at);
-      const across = samples.filter((x) => x.backend === name && x.path.startsWith('/slow') && x.start < at && x.end > at + 100);
+      const i = log.findIndex((x, k) => k > 0 && x.t >= Date.parse(d.at) && x.serving < (log[k - 1]?.serving ?? 0));
+      expect(i, `the serving count drops after the drain of ${name}`).toBeGreaterThan(0);
+      const at = log[i]?.t as number;
+      const across = samples.filter((x) => x.backend === name && x.path.startsWith('/slow') && x.start < at && x.end > at);
       expect(across.length, `a slow request in flight on ${name} across its drain`).toBeGreaterThan(0);
       expect(across.every((x) => x.status === 200)).toBe(true);
     }
