@@ -10,6 +10,7 @@
 // stand-in keeps (not every null field); instance configurations keep `instance-details` as given.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { CLOUD_GROUPS } from './cloud-groups.ts';
 import { CLI_VERSION, exit, pyJson, pyTime, requestId, sleep, usageError, writeErr } from './cli-io.ts';
 import { type CloudState, type Instance, type LoadBalancer, healthKey, readState, updateState } from './cloud-state.ts';
 import { backendSetHealth, instanceModel, instanceSummary, lbWorkRequest, poolModel, secretModel, vnicModel, wrModel, toKebab } from './cloud-models.ts';
@@ -82,26 +83,6 @@ export const CLOUD_COMMANDS: CloudCmd[] = [
   { path: 'iam auth-token delete', op: 'delete_auth_token', service: 'identity', opts: common([req('--user-id'), req('--auth-token-id'), o('--if-match'), FORCE]) },
 ];
 
-export const CLOUD_GROUPS: Record<string, string[]> = {
-  '': ['compute-management', 'compute', 'lb', 'vault', 'secrets', 'iam'],
-  'compute-management': ['instance-configuration', 'instance-pool', 'instance-pool-instance'],
-  'compute-management instance-configuration': ['get', 'create'],
-  'compute-management instance-pool': ['get', 'update', 'list-instances'],
-  'compute-management instance-pool-instance': ['detach'],
-  compute: ['instance'],
-  'compute instance': ['get', 'terminate', 'list-vnics'],
-  lb: ['backend', 'backend-health', 'backend-set', 'backend-set-health'],
-  'lb backend': ['list', 'get', 'create', 'update', 'delete'],
-  'lb backend-health': ['get'],
-  'lb backend-set': ['get'],
-  'lb backend-set-health': ['get'],
-  vault: ['secret'],
-  'vault secret': ['update-base64'],
-  secrets: ['secret-bundle'],
-  'secrets secret-bundle': ['get'],
-  iam: ['auth-token'],
-  'iam auth-token': ['create', 'list', 'delete'],
-};
 
 export interface CloudCtx {
   root: string;

@@ -33,7 +33,8 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { appendFileSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { CLOUD_COMMANDS, CLOUD_GROUPS, type CloudCmd, runCloudCommand } from './cloud-commands.ts';
+import type { CloudCmd } from './cloud-commands.ts';
+import { CLOUD_GROUPS } from './cloud-groups.ts';
 import { CLI_VERSION, Exit, aborted, exit, httpDate, pyJson, pyTime, requestId, sleep, usageError, usageExit1, writeAll, writeErr, writeOut } from './cli-io.ts';
 
 const AUTH_CHOICES = ['api_key', 'instance_principal', 'security_token', 'instance_obo_user', 'resource_principal', 'oke_workload_identity'];
@@ -224,7 +225,7 @@ function resolveCommand(rest: string[]): { cmd: Cmd; args: string[] } {
     path = path ? `${path} ${w}` : (w as string);
     i++;
   }
-  const cmd = (COMMANDS.find((c) => c.path === path) ?? CLOUD_COMMANDS.find((c) => c.path === path)) as Cmd;
+  const cmd = (COMMANDS.find((c) => c.path === path) ?? cloud?.CLOUD_COMMANDS.find((c) => c.path === path)) as Cmd;
   return { cmd, args: rest.slice(i) };
 }
 
@@ -390,9 +391,9 @@ function main(args: string[]): void {
   if (missing.length) usageExit1(usage, `Missing option(s) ${missing.join(', ')}.`);
   if (cmd.path === 'os object delete' && !o.force && !confirm('Are you sure you want to delete this resource?')) aborted();
 
-  if (CLOUD_COMMANDS.includes(cmd as CloudCmd)) {
+  if (cloud?.CLOUD_COMMANDS.includes(cmd as CloudCmd)) {
     const region = global.region ?? process.env.OCI_CLI_REGION ?? 'us-ashburn-1';
-    return runCloudCommand(cmd as CloudCmd, o, {
+    return cloud.runCloudCommand(cmd as CloudCmd, o, {
       root,
       region,
       render: (data, headers) => renderOut(data, headers, global),
@@ -1033,6 +1034,8 @@ function takeFault(cmdPath: string, argv: string[] = process.argv.slice(2)): Fau
 // ---------------------------------------------------------------------------------------------
 // Entry point (last, so every class and constant above is initialised)
 
+// The compute, load balancer, Vault and IAM commands load only when a call names one of them.
+const cloud: typeof import('./cloud-commands.ts') | null = process.argv.slice(2).some((a) => (CLOUD_GROUPS[''] as string[]).includes(a)) ? await import('./cloud-commands.ts') : null;
 try {
   main(process.argv.slice(2));
   process.exitCode = 0;
