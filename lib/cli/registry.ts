@@ -21,6 +21,9 @@ export const RUNBOOKS: Entry[] = [
   { name: 'central-db.rebuild-db', system: 'central-db', summary: 'Central data platform: drop and rebuild one application database from init.sql and its migrator', load: async () => (await import('../../runbooks/central-db/index.ts')).rebuildDb },
   { name: 'triviapay.rollout', system: 'triviapay', summary: 'TriviaPay: health-gated rolling update of the instance pool to IMAGE_TAG, with automatic return', load: async () => (await import('../../runbooks/triviapay/index.ts')).rollout },
   { name: 'triviapay.rollback', system: 'triviapay', summary: 'TriviaPay: back to the previous (or a named) instance configuration, gated the same way', load: async () => (await import('../../runbooks/triviapay/index.ts')).rollback },
+  { name: 'triviapay.secrets', system: 'triviapay', summary: 'TriviaPay: .env.production and OCIR credentials into Vault, never in argv', load: async () => (await import('../../runbooks/triviapay/index.ts')).secrets },
+  { name: 'triviapay.rotate-ocir-token', system: 'triviapay', summary: 'TriviaPay: new OCIR auth token into Vault, gated rollout, old token deleted', load: async () => (await import('../../runbooks/triviapay/index.ts')).rotateOcirToken },
+  { name: 'triviapay.verify', system: 'triviapay', summary: 'TriviaPay: auth, versioned state bucket, backends = pool instances, one port', load: async () => (await import('../../runbooks/triviapay/index.ts')).verify },
   { name: 'triviapay.smoke', system: 'triviapay', summary: 'TriviaPay: cache-bypassing health (and DB) check through the public URL', load: async () => (await import('../../runbooks/triviapay/index.ts')).smoke },
 ];
 

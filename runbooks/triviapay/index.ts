@@ -1,7 +1,10 @@
 import type { Runbook } from '../../lib/engine/types.ts';
 import { triviapayConfig, type TriviapayConfig } from './config.ts';
 import { configurationStep, replaceStep, rollbackSwitchStep } from './rollout.ts';
+import { rotateSteps } from './rotate.ts';
+import { secretsSteps } from './secrets.ts';
 import { smokeSteps } from './smoke.ts';
+import { verifySteps } from './verify.ts';
 
 const SEED = 'triviapay-oci-instance-pool.md';
 
@@ -40,4 +43,28 @@ export const smoke: Runbook<TriviapayConfig> = {
   title: 'TriviaPay: post-deploy smoke test',
   summary: 'HEALTHCHECK_URL with a cache-bypassing request answers 200 and status healthy; HEALTHCHECK_DB_URL answers 200 when set.',
   steps: smokeSteps,
+};
+
+export const secrets: Runbook<TriviapayConfig> = {
+  ...base,
+  name: 'triviapay.secrets',
+  title: 'TriviaPay: .env.production and the OCIR credentials into Vault',
+  summary: 'Each secret gets a new version only when its content differs (compared by SHA-256, never printed); the content travels in a `--from-json file://` file of mode 0600, removed afterwards, never in argv.',
+  steps: secretsSteps,
+};
+
+export const rotateOcirToken: Runbook<TriviapayConfig> = {
+  ...base,
+  name: 'triviapay.rotate-ocir-token',
+  title: 'TriviaPay: rotate the OCIR auth token',
+  summary: 'A new auth token straight into Vault (never printed), a gated rollout so every instance logs in with it, then the old token deleted. With two tokens already present (OCI\'s limit) it names the one not in Vault and stops unless DELETE_TOKEN_ID names it.',
+  steps: rotateSteps,
+};
+
+export const verify: Runbook<TriviapayConfig> = {
+  ...base,
+  name: 'triviapay.verify',
+  title: 'TriviaPay: the seed\'s verification commands as checks',
+  summary: 'OCI auth works (os ns get); the state bucket is versioned and holds the state; the LB backends are exactly the pool\'s instances ip:port; the backend port equals the app\'s PORT.',
+  steps: verifySteps,
 };

@@ -16,6 +16,8 @@ interface ConfigView {
   tags: Record<string, string>;
   /** instance-details as printed (kebab-case keys). */
   details: Record<string, unknown>;
+  /** launch-details.metadata: what the instance reads at boot (image tag, token version). */
+  metadata: Record<string, string>;
   image: string;
 }
 
@@ -24,7 +26,7 @@ export async function getConfig(api: PoolApi, id: string): Promise<ConfigView> {
   if (!d) throw new RunbookError('stepFailed', `instance configuration ${id}: no answer`);
   const details = (d['instance-details'] ?? {}) as Record<string, unknown>;
   const meta = ((details['launch-details'] as Record<string, unknown> | undefined)?.metadata ?? {}) as Record<string, string>;
-  return { id, tags: (d['freeform-tags'] ?? {}) as Record<string, string>, details, image: meta.triviapay_image_tag ?? '(none)' };
+  return { id, tags: (d['freeform-tags'] ?? {}) as Record<string, string>, details, metadata: meta, image: meta.triviapay_image_tag ?? '(none)' };
 }
 
 const FREEFORM = new Set(['metadata', 'extended-metadata', 'freeform-tags', 'defined-tags']);
@@ -52,36 +54,66 @@ async function clearTags(api: PoolApi): Promise<void> {
   await api.oci.call(['compute-management', 'instance-pool', 'update', '--instance-pool-id', pool.id, '--freeform-tags', JSON.stringify(tags), '--force'], { write: true, what: 'clear the rollout record on the pool' });
 }
 
-export function configurationStep(): Step<TriviapayConfig> {
+/** What a new configuration changes: metadata keys, said in words; null when the pool already has it. */
+export interface ConfigWant {
+  metadata: Record<string, string>;
+  label: string;
+  name: string;
+}
+
+/**
+ * A copy of the pool's current instance configuration with some metadata changed (recording the
+ * configuration it replaces, for rollback), then the pool pointed at it with the size at the start,
+ * the floor and where it came from recorded on the pool, in one update. Running instances are not
+ * touched by this: the replace step that follows does that.
+ */
+export function newConfigurationStep(o: { id: string; title: string; doc: string; runbook: string; want: (ctx: Ctx, cur: ConfigView) => Promise<ConfigWant | null> }): Step<TriviapayConfig> {
   return {
-    id: 'triviapay.configuration',
-    title: 'Instance configuration with the new image tag, and the pool pointed at it',
-    doc: 'Copies the pool\'s current instance configuration with `metadata.triviapay_image_tag` set to `IMAGE_TAG` (recording the configuration it replaces, for rollback), then points the pool at it and records the size at the start, the floor and where it came from as freeform tags on the pool, in one update. Changing the configuration touches no running instance.',
+    id: o.id,
+    title: o.title,
+    doc: o.doc,
     async check(ctx) {
-      need(ctx.config, 'triviapay.rollout', ['poolId', 'compartmentId', 'lbId', 'imageTag']);
+      need(ctx.config, o.runbook, ['poolId', 'compartmentId', 'lbId']);
       const api = apiOf(ctx);
       const pool = await api.pool();
       const cfg = await getConfig(api, pool.configId);
-      return cfg.image === ctx.config.imageTag ? { done: true, reason: `pool ${pool.id} is on configuration ${cfg.id} (image ${cfg.image})` } : { done: false, reason: `pool runs image ${cfg.image}; rolling out ${ctx.config.imageTag}` };
+      const want = await o.want(ctx, cfg);
+      return want ? { done: false, reason: `pool runs ${cfg.id} (image ${cfg.image}); new configuration with ${want.label}` } : { done: true, reason: `pool ${pool.id} is on configuration ${cfg.id} (image ${cfg.image})` };
     },
     async apply(ctx) {
       const api = apiOf(ctx);
       const pool = await api.pool();
       const cur = await getConfig(api, pool.configId);
+      const want = (await o.want(ctx, cur)) as ConfigWant;
       const details = toApiJson(cur.details) as Record<string, Record<string, unknown>>;
       const launch = details.launchDetails ?? {};
-      launch.metadata = { ...((launch.metadata ?? {}) as Record<string, string>), triviapay_image_tag: ctx.config.imageTag };
+      launch.metadata = { ...((launch.metadata ?? {}) as Record<string, string>), ...want.metadata };
       details.launchDetails = launch;
+      const image = want.metadata.triviapay_image_tag ?? cur.image;
       const created = await api.oci.data<Record<string, unknown>>(
-        ['compute-management', 'instance-configuration', 'create', '--compartment-id', ctx.config.compartmentId, '--display-name', `triviapay-${ctx.config.imageTag}`, '--instance-details', JSON.stringify(details), '--freeform-tags', JSON.stringify({ [TAG_PREVIOUS]: cur.id, [TAG_IMAGE]: ctx.config.imageTag })],
-        { write: true, what: `create an instance configuration for image ${ctx.config.imageTag}` },
+        ['compute-management', 'instance-configuration', 'create', '--compartment-id', ctx.config.compartmentId, '--display-name', want.name, '--instance-details', JSON.stringify(details), '--freeform-tags', JSON.stringify({ [TAG_PREVIOUS]: cur.id, [TAG_IMAGE]: image })],
+        { write: true, what: `create an instance configuration with ${want.label}` },
       );
       if (api.oci.dryRun) return;
       const id = String(created?.id);
-      ctx.log(`instance configuration ${id} (image ${ctx.config.imageTag}) replaces ${cur.id} (image ${cur.image})`);
+      ctx.log(`instance configuration ${id} (${want.label}) replaces ${cur.id} (image ${cur.image})`);
       await switchPool(api, pool, id, ctx.config.healthyFloor);
     },
   };
+}
+
+export function configurationStep(): Step<TriviapayConfig> {
+  return newConfigurationStep({
+    id: 'triviapay.configuration',
+    title: 'Instance configuration with the new image tag, and the pool pointed at it',
+    doc: 'Copies the pool\'s current instance configuration with `metadata.triviapay_image_tag` set to `IMAGE_TAG` (recording the configuration it replaces, for rollback), then points the pool at it and records the size at the start, the floor and where it came from as freeform tags on the pool, in one update. Changing the configuration touches no running instance.',
+    runbook: 'triviapay.rollout',
+    want: async (ctx, cur) => {
+      need(ctx.config, 'triviapay.rollout', ['imageTag']);
+      const tag = ctx.config.imageTag;
+      return cur.image === tag ? null : { metadata: { triviapay_image_tag: tag }, label: `image ${tag}`, name: `triviapay-${tag}` };
+    },
+  });
 }
 
 export function rollbackSwitchStep(): Step<TriviapayConfig> {

@@ -348,7 +348,9 @@ export function runCloudCommand(cmd: CloudCmd, opts: Record<string, string | str
         const sec = s.secrets[id] ?? notFound('secret');
         if (content !== undefined) {
           if (!/^[A-Za-z0-9+/]*={0,2}$/.test(content) || content.length % 4 !== 0) fail(400, 'InvalidParameter', 'secretContent.content is not valid base64', 'PUT', `/20180608/secrets/${id}`);
-          sec.versions.push({ number: (sec.versions.at(-1)?.number ?? 0) + 1, content, timeCreated: nowIso() });
+          const name = str('secret-content-name');
+          if (name !== undefined && sec.versions.some((v) => v.name === name)) fail(409, 'Conflict', `A secret version named ${name} already exists`, 'PUT', `/20180608/secrets/${id}`);
+          sec.versions.push({ number: (sec.versions.at(-1)?.number ?? 0) + 1, ...(name === undefined ? {} : { name }), content, timeCreated: nowIso() });
         }
         return sec;
       });
@@ -360,7 +362,7 @@ export function runCloudCommand(cmd: CloudCmd, opts: Record<string, string | str
       const want = str('version-number') === undefined ? sec.versions.at(-1) : sec.versions.find((v) => v.number === Number(str('version-number')));
       if (!want) return notFound('secret version');
       const latest = sec.versions.at(-1) === want;
-      return ctx.render({ metadata: null, 'secret-bundle-content': { content: want.content, 'content-type': 'BASE64' }, 'secret-id': sec.id, stages: latest ? ['CURRENT', 'LATEST'] : ['PREVIOUS'], 'time-created': pyTime(want.timeCreated), 'time-of-deletion': null, 'time-of-expiry': null, 'version-name': null, 'version-number': want.number }, { etag: etag() });
+      return ctx.render({ metadata: null, 'secret-bundle-content': { content: want.content, 'content-type': 'BASE64' }, 'secret-id': sec.id, stages: latest ? ['CURRENT', 'LATEST'] : ['PREVIOUS'], 'time-created': pyTime(want.timeCreated), 'time-of-deletion': null, 'time-of-expiry': null, 'version-name': want.name ?? null, 'version-number': want.number }, { etag: etag() });
     }
     case 'iam auth-token create': {
       const user = str('user-id') as string;

@@ -112,6 +112,7 @@ export interface WorkRequest {
 
 export interface SecretVersion {
   number: number;
+  name?: string; // --secret-content-name (unique per secret)
   content: string; // base64, as Vault stores it
   timeCreated: string;
 }
