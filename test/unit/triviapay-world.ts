@@ -71,8 +71,9 @@ export async function startWorld(o: Partial<SeedOptions> & { size: number; tag: 
     bin,
     cloud,
     state: () => readState(root),
-    servingLog: () => (existsSync(join(root, 'lb-health.jsonl')) ? readFileSync(join(root, 'lb-health.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { t: number; serving: number }) : []),
-    calls: () => (existsSync(join(root, 'calls.log')) ? readFileSync(join(root, 'calls.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { argv: string[]; at: string }) : []),
+    // Only whole lines: the cloud may be appending one right now.
+    servingLog: () => (existsSync(join(root, 'lb-health.jsonl')) ? readFileSync(join(root, 'lb-health.jsonl'), 'utf8').split('\n').slice(0, -1).map((l) => JSON.parse(l) as { t: number; serving: number }) : []),
+    calls: () => (existsSync(join(root, 'calls.log')) ? readFileSync(join(root, 'calls.log'), 'utf8').split('\n').slice(0, -1).map((l) => JSON.parse(l) as { argv: string[]; at: string }) : []),
     env(extra = {}) {
       const values: Record<string, string> = {
         INSTANCE_POOL_ID: IDS.pool,
@@ -121,7 +122,7 @@ export function runbook(w: World, name: string, envFile: string, extraEnv: Recor
   return execa('node', [join(ROOT, 'dist/cli/runbook.mjs'), 'run', name, '--target', 'local', '--env', envFile, '--json'], {
     reject: false,
     input: '',
-    timeout: 170_000,
+    timeout: 280_000,
     env: { PATH: `${w.bin}:${process.env.PATH}`, OCI_STANDIN_ROOT: w.root, OCI_STANDIN_FAULTS: join(w.root, 'faults.json'), HOME: process.env.HOME, ...extraEnv },
     extendEnv: false,
   });
