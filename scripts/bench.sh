@@ -7,6 +7,9 @@ echo "== CLI start-up"
 node scripts/bench/cli-startup.mjs
 echo "== EventfoldDB backup (1 GiB log; BENCH_LOG_MIB to change)"
 node --import tsx scripts/bench/eventfold-backup.ts
+echo "== TriviaPay rollout against the stand-ins (BENCH_POOL_SIZES to change)"
+node scripts/build.mjs >/dev/null
+node --import tsx scripts/bench/triviapay.ts
 if [ "${1:-}" = "--vm" ] && [ -f scripts/bench/vm.ts ]; then
   echo "== ARM64 VM"
   node --import tsx scripts/bench/vm.ts
