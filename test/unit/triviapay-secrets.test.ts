@@ -38,10 +38,12 @@ function watchPs() {
   };
 }
 
+/** Files under a folder; entries that vanish while it is read (the cloud's lock) are skipped. */
 function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => {
     const p = join(dir, n);
-    return statSync(p).isDirectory() ? filesUnder(p) : [p];
+    const st = statSync(p, { throwIfNoEntry: false });
+    return !st ? [] : st.isDirectory() ? filesUnder(p) : [p];
   });
 }
 
