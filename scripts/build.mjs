@@ -1,6 +1,7 @@
 // Bundles what runs without a TypeScript loader:
 //   dist/cli/       the `runbook` CLI (runbooks are separate chunks, loaded on demand)
 //   dist/eventfold/ eventfold-tools, installed on EventfoldDB hosts (Node 18+)
+//   dist/familycart/ cf-allowlist, installed on hosts behind Cloudflare (Node 18+)
 //   dist/standins/  test stand-ins installed into test VMs (never shipped to a real host)
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
@@ -24,6 +25,8 @@ rmSync('dist', { recursive: true, force: true });
 await build({ ...common, entryPoints: { runbook: 'lib/cli/main.ts' }, outdir: 'dist/cli', splitting: true, outExtension: { '.js': '.mjs' }, chunkNames: 'chunks/[name]-[hash]' });
 
 await build({ ...common, entryPoints: ['runbooks/eventfold-db/tools/main.ts'], outfile: 'dist/eventfold/eventfold-tools.mjs', banner: { js: `#!/usr/bin/env node\n${banner.js}` } });
+await build({ ...common, entryPoints: ['runbooks/familycart/tools/cf-allowlist.ts'], outfile: 'dist/familycart/cf-allowlist.mjs', banner: { js: `#!/usr/bin/env node\n${banner.js}` } });
+chmodSync('dist/familycart/cf-allowlist.mjs', 0o755);
 // The stand-in "release binary": one executable file, run without a JIT so the unit's
 // MemoryDenyWriteExecute=yes holds for it as it does for the real binary.
 await build({ ...common, format: 'cjs', entryPoints: ['test/standins/eventfold-db/server.ts'], outfile: 'dist/standins/eventfold-db', banner: { js: '#!/usr/bin/node --jitless' } });
@@ -35,5 +38,5 @@ chmodSync('dist/standins/oci.mjs', 0o755);
 // The bundle a host installs (first boot fetches it from Object Storage): the bundled CLI, the
 // host tools and the assets, no node_modules. Reproducible: the same sources give the same SHA-256.
 const assets = ['cloud-init', 'systemd', 'nftables', 'compose', ...readdirSync('runbooks').map((r) => `runbooks/${r}/files`)].filter((p) => existsSync(p));
-execFileSync('tar', ['--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', '--mode=go-w', '-I', 'gzip -n', '-cf', 'dist/runbook-bundle.tar.gz', 'package.json', 'bin/runbook.mjs', 'dist/cli', 'dist/eventfold', ...assets]);
-console.log('built dist/cli, dist/eventfold, dist/standins, dist/runbook-bundle.tar.gz');
+execFileSync('tar', ['--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', '--mode=go-w', '-I', 'gzip -n', '-cf', 'dist/runbook-bundle.tar.gz', 'package.json', 'bin/runbook.mjs', 'dist/cli', 'dist/eventfold', 'dist/familycart', ...assets]);
+console.log('built dist/cli, dist/eventfold, dist/familycart, dist/standins, dist/runbook-bundle.tar.gz');
