@@ -8,6 +8,7 @@ import { type Server, createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { netns } from '../netns.ts';
 import { spawnedProcesses } from './spawned.ts';
 
 const SOURCE = new URL('../../runbooks/familycart/tools/cf-allowlist.ts', import.meta.url).pathname;
@@ -72,20 +73,9 @@ const procs = spawnedProcesses();
 let dir: string;
 let nft: string[];
 
-/** A user+network namespace that lives as long as its holder process; nft enters it with nsenter. */
+/** A user+network namespace of the test's own; nft enters it with nsenter. */
 async function namespace(): Promise<string[]> {
-  const holder = execa('unshare', ['-rn', 'sleep', '600']);
-  procs.push(holder);
-  const pid = holder.pid as number;
-  const enter = ['nsenter', '-t', String(pid), '-U', '-n', '--preserve-credentials'];
-  // The holder has entered its namespaces once nsenter sees a network namespace other than ours.
-  const ours = (await execa('readlink', ['/proc/self/ns/net'])).stdout;
-  for (let i = 0; i < 100; i++) {
-    const r = await execa('readlink', [`/proc/${pid}/ns/net`], { reject: false });
-    if (r.exitCode === 0 && r.stdout !== ours) return [...enter, 'nft'];
-    await new Promise((res) => setTimeout(res, 20));
-  }
-  throw new Error('the namespace holder did not start');
+  return [...(await netns(procs, { user: true })).run, 'nft'];
 }
 
 const tool = (args: string[], extra: string[] = []) =>
