@@ -76,11 +76,16 @@ export function composeBinary(): Promise<string> {
   return composeBin;
 }
 
-/** `compose config -q` (with the env file it runs with): the Compose Specification's schema, interpolation and references, no daemon. */
-export async function compose(content: string, envFile?: string): Promise<Verdict> {
+/**
+ * `compose config -q` (with the env file it runs with): the Compose Specification's schema,
+ * interpolation and references, no daemon. `files` are written beside the compose file (the
+ * env_file references that must exist).
+ */
+export async function compose(content: string, envFile?: string, files: Record<string, string> = {}): Promise<Verdict> {
   const dir = tmp();
   const f = join(dir, 'compose.yaml');
   writeFileSync(f, content);
+  for (const [n, c] of Object.entries(files)) writeFileSync(join(dir, n), c);
   const env = envFile === undefined ? [] : ['--env-file', join(dir, 'run.env')];
   if (envFile !== undefined) writeFileSync(join(dir, 'run.env'), envFile);
   return tool(await composeBinary(), [...env, '-f', f, 'config', '-q'], { cwd: dir });
