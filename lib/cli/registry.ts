@@ -25,6 +25,10 @@ export const RUNBOOKS: Entry[] = [
   { name: 'triviapay.rotate-ocir-token', system: 'triviapay', summary: 'TriviaPay: new OCIR auth token into Vault, gated rollout, old token deleted', load: async () => (await import('../../runbooks/triviapay/index.ts')).rotateOcirToken },
   { name: 'triviapay.verify', system: 'triviapay', summary: 'TriviaPay: auth, versioned state bucket, backends = pool instances, one port', load: async () => (await import('../../runbooks/triviapay/index.ts')).verify },
   { name: 'triviapay.smoke', system: 'triviapay', summary: 'TriviaPay: cache-bypassing health (and DB) check through the public URL', load: async () => (await import('../../runbooks/triviapay/index.ts')).smoke },
+  { name: 'familycart.stateful', system: 'familycart', summary: 'FamilyCart stateful host: PostgreSQL and Redis for the app host only, nightly dumps', load: async () => (await import('../../runbooks/familycart/index.ts')).stateful },
+  { name: 'familycart.app', system: 'familycart', summary: 'FamilyCart app host: Cloudflare-only firewall, nginx, backend and frontend deployed by SHA with rollback', load: async () => (await import('../../runbooks/familycart/index.ts')).app },
+  { name: 'familycart.rollback', system: 'familycart', summary: 'FamilyCart: go back to the previous (or a named) SHA', load: async () => (await import('../../runbooks/familycart/index.ts')).rollback },
+  { name: 'familycart.backup', system: 'familycart', summary: 'FamilyCart: dump, check and upload the database now', load: async () => (await import('../../runbooks/familycart/index.ts')).backup },
 ];
 
 export function findRunbook(name: string): Entry | undefined {

@@ -61,6 +61,8 @@ export interface RenderedAsset {
   content: string;
   /** Compose files: the `--env-file` they are run with (its example values), for interpolation. */
   envFile?: string;
+  /** Compose files: the env_file files written beside them (their example values). */
+  files?: Record<string, string>;
 }
 
 export interface StepRef {

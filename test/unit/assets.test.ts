@@ -41,7 +41,7 @@ describe('shipped assets pass the tools that consume them', () => {
   });
 
   it.each(ofKind('compose'))('compose config accepts %s', async (_n, a) => {
-    const r = await v.compose(a.content, a.envFile);
+    const r = await v.compose(a.content, a.envFile, a.files);
     expect(r.ok, r.output).toBe(true);
     expect(r.output).toBe('');
   }, composeTimeout);
@@ -68,13 +68,15 @@ describe('shipped assets pass the tools that consume them', () => {
 
   // Exposure ceilings (systemd-analyze security, 0 = locked down, 10 = exposed): the server is
   // every service is held to 2.0 unless it states why it needs more.
-  const ceilings: Record<string, number> = { 'eventfold-db.service': 2.0 };
+  // cf-allowlist runs nft (CAP_NET_ADMIN) and nginx -t as root; familycart-backup drives the Docker
+  // socket, which is root in all but name.
+  const ceilings: Record<string, number> = { 'eventfold-db.service': 2.0, 'cf-allowlist.service': 2.5, 'familycart-backup.service': 3.8 };
   it.each(ofKind('systemd').filter(([, a]) => a.path.endsWith('.service')))('systemd-analyze security rates %s within its ceiling', async (_n, a) => {
     const r = await v.systemdExposure(a.path, a.content);
     expect(r.score, r.output).toBeLessThanOrEqual(ceilings[a.path] ?? 2.0);
   });
 
-  const scripts = ['scripts', 'test/vm', '.ci', 'cloud-init', 'runbooks/central-db/files'].flatMap((d) => {
+  const scripts = ['scripts', 'test/vm', '.ci', 'cloud-init', 'runbooks/central-db/files', 'runbooks/familycart/files'].flatMap((d) => {
     try {
       return readdirSync(d).filter((f) => f.endsWith('.sh') || f === 'run').map((f) => `${d}/${f}`);
     } catch {

@@ -1,0 +1,87 @@
+import type { Runbook } from '../../lib/engine/types.ts';
+import { readAsset, renderAsset } from '../../lib/core/assets.ts';
+import { read, write } from '../../lib/core/cmd.ts';
+import { RunbookError } from '../../lib/core/errors.ts';
+import { type AppConfig, type StatefulConfig, appConfig, statefulConfig } from './config.ts';
+import { composeEnv, rollbackStep } from './deploy.ts';
+import { appEnv, appSteps, cfUnit, nginxSite, statefulComposeEnv, statefulEnv, statefulRules, statefulSteps } from './hosts.ts';
+
+const SEED = 'familycart-oci-free-tier.md';
+
+const DEVIATIONS = [
+  'The seed\'s refresh script rewrote the whole `/etc/nftables.conf` (dropping Docker\'s forwarding) and trusted any answer. `cf-allowlist` validates every answer (status, `success`, strict CIDRs, no short prefixes, a bound on change), swaps only the sets of the runbooks\' own table in one transaction, and keeps the last good list loaded otherwise.',
+  'Docker-published ports skip the input chain the seed filters: a forward chain of the runbooks\' table admits only Cloudflare to them (and only the app host to PostgreSQL/Redis on the stateful host).',
+  'nginx trusts `CF-Connecting-IP` only from Cloudflare\'s ranges (`set_real_ip_from`, generated from the same list), not from any source.',
+  'The seed runs `redis-server --requirepass $REDIS_PASSWORD` and `redis-cli -a`, which put the password in `ps`: here it reaches Redis as configuration on stdin and redis-cli through `REDISCLI_AUTH`.',
+  'The seed deploys `:latest`; deploys here go by commit SHA, refuse a non-arm64 image (the upstream images are amd64 only) and roll back by themselves. The backend\'s `/health` never checks the database, so it gates the process only; a degraded cache is a warning.',
+  'The seed\'s `pg_dump | gzip` reported success on failure and kept dumps on the same VM: the dump runs inside the server\'s container with `pipefail`, is checked with `pg_restore --list`, and goes to Object Storage with `--no-overwrite` and a SHA-256 manifest.',
+  'The seed\'s `version: "3.9"` key is gone (compose v2), and the seed\'s `ghcr.io/<yourorg>/familycart-*` names become `BACKEND_IMAGE`/`FRONTEND_IMAGE`.',
+];
+
+export const stateful: Runbook<StatefulConfig> = {
+  name: 'familycart.stateful',
+  title: 'FamilyCart stateful host: PostgreSQL and Redis for the app host only, nightly dumps',
+  seed: SEED,
+  summary: 'Docker engine, the firewall that admits 5432/6379 only from the app host (input and forward paths), PostgreSQL 15 and Redis sized for 1 GB, published on the private address only, and the nightly dump timer. Run base-host first.',
+  deviations: DEVIATIONS,
+  config: statefulConfig,
+  steps: statefulSteps,
+  assets: (c) => [
+    { kind: 'nftables', path: '20-familycart-stateful.nft', content: `table inet runbook {\n\tchain services {\n\t}\n}\n${statefulRules(c)}` },
+    { kind: 'compose', path: 'stateful.yaml', content: readAsset('compose/familycart/stateful.yaml'), envFile: statefulComposeEnv(c), files: { 'stateful.env': statefulEnv(c) } },
+    { kind: 'text', path: '/opt/familycart/compose.env', content: statefulComposeEnv(c) },
+    { kind: 'systemd', path: 'familycart-backup.service', content: readAsset('systemd/familycart-backup.service') },
+    { kind: 'systemd', path: 'familycart-backup.timer', content: renderAsset('systemd/familycart-backup.timer', { BACKUP_SCHEDULE: c.backupSchedule }) },
+  ],
+};
+
+export const app: Runbook<AppConfig> = {
+  name: 'familycart.app',
+  title: 'FamilyCart app host: Cloudflare-only firewall, nginx, backend and frontend deployed by SHA',
+  seed: SEED,
+  summary: 'Docker engine, cf-allowlist with its daily timer, the firewall that admits 80/443 only from Cloudflare (input and forward paths), nginx trusting client addresses only from Cloudflare, and the backend and frontend at `FAMILYCART_SHA`, gated on health with automatic rollback. Run base-host first; the stateful host\'s private address is `STATEFUL_PRIVATE_IP`.',
+  deviations: DEVIATIONS,
+  config: appConfig,
+  steps: appSteps,
+  assets: (c) => [
+    { kind: 'nftables', path: '20-familycart-app.nft', content: `table inet runbook {\n\tchain services {\n\t}\n}\n${readAsset('nftables/familycart-app.nft')}` },
+    { kind: 'compose', path: 'app.yaml', content: readAsset('compose/familycart/app.yaml'), envFile: composeEnv(c, c.sha), files: { 'app.env': appEnv(c) } },
+    { kind: 'systemd', path: 'cf-allowlist.service', content: cfUnit(c) },
+    { kind: 'systemd', path: 'cf-allowlist.timer', content: readAsset('systemd/cf-allowlist.timer') },
+    { kind: 'text', path: '/etc/nginx/conf.d/familycart.conf', content: nginxSite(c) },
+  ],
+};
+
+export const rollback: Runbook<AppConfig> = {
+  name: 'familycart.rollback',
+  title: 'FamilyCart: go back to the previous (or a named) SHA',
+  seed: SEED,
+  summary: 'Points the app host at the SHA recorded before the live one (or `ROLLBACK_TO`), with the same arm64 and health gates as a deploy.',
+  config: appConfig,
+  steps: () => [rollbackStep()],
+};
+
+export const backup: Runbook<StatefulConfig> = {
+  name: 'familycart.backup',
+  title: 'FamilyCart: take a dump now (what the nightly timer runs)',
+  seed: SEED,
+  summary: 'Starts `familycart-backup.service` and waits for it: pg_dump -Fc inside the container, checked, SHA-256 manifest, uploaded with --no-overwrite, old local dumps rotated.',
+  config: statefulConfig,
+  steps: () => [
+    {
+      id: 'backup.run',
+      title: 'Dump, check and upload',
+      async check() {
+        return { done: false, reason: 'a backup always runs' };
+      },
+      async apply({ exec }) {
+        const r = await exec.probe(write(['systemctl', 'start', 'familycart-backup.service'], { timeoutMs: 6 * 3600_000 }));
+        if (r.exitCode !== 0) {
+          const j = await exec.run(read(['journalctl', '-u', 'familycart-backup.service', '-n', '5', '--no-pager', '-o', 'cat']));
+          throw new RunbookError('stepFailed', `the backup failed: ${j.stdout.trim().split('\n').at(-1) ?? ''}`, { host: exec.host, hint: 'journalctl -u familycart-backup.service' });
+        }
+      },
+      async verify() {},
+    },
+  ],
+};

@@ -1,0 +1,165 @@
+// FamilyCart runbooks: exact argv of the builders, the parsers, config refusals, and the deploy
+// step's gates and automatic rollback against a scripted host.
+import { describe, expect, it } from 'vitest';
+import type { Cmd } from '../../lib/core/cmd.ts';
+import { exampleValues, loadConfig } from '../../lib/config/schema.ts';
+import { RunbookError } from '../../lib/core/errors.ts';
+import { Secret } from '../../lib/core/secret.ts';
+import { appConfig, statefulConfig } from '../../runbooks/familycart/config.ts';
+import { fcCmds, nextState, parseHealth, platformProblem } from '../../runbooks/familycart/commands.ts';
+import { deployStep, rollbackStep } from '../../runbooks/familycart/deploy.ts';
+import { appEnv, cfUnit, statefulEnv } from '../../runbooks/familycart/hosts.ts';
+import { ScriptedExecutor } from './fakes.ts';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const app = () => ({ ...appConfig.build(exampleValues(appConfig)), healthDeadlineSeconds: 1 });
+const healthy = '{"status":"healthy","version":"1","checks":{"cache":"healthy"}}';
+
+describe('builders', () => {
+  it('docker login takes the token on stdin only', () => {
+    const c = fcCmds.login('ghcr.io', 'deploy', new Secret('REGISTRY_PASSWORD', 'tok-123456789'));
+    expect(c.argv).toEqual(['docker', 'login', '--username', 'deploy', '--password-stdin', 'ghcr.io']);
+    expect(c.argv.join(' ')).not.toContain('tok-123456789');
+    expect((c.stdin as Secret).reveal()).toBe('tok-123456789');
+  });
+  it('compose runs against the installed files with the interpolation env file', () => {
+    expect(fcCmds.upNoWait('app').argv).toEqual(['docker', 'compose', '--project-directory', '/opt/familycart', '--env-file', '/opt/familycart/compose.env', '-f', '/opt/familycart/app.yaml', 'up', '-d', '--remove-orphans']);
+    expect(fcCmds.up('stateful').argv.slice(-6)).toEqual(['up', '-d', '--remove-orphans', '--wait', '--wait-timeout', '300']);
+    expect(fcCmds.platform('r/x:1').argv).toEqual(['docker', 'image', 'inspect', '--format', '{{.Os}}/{{.Architecture}}{{with .Variant}}/{{.}}{{end}}', 'r/x:1']);
+    expect(fcCmds.pgDump().argv.slice(-6)).toEqual(['exec', '-T', 'postgres', 'sh', '-c', 'exec pg_dump -Fc -U "$POSTGRES_USER" "$POSTGRES_DB"']);
+  });
+  it('the allowlist service refreshes from the configured URL and keeps nginx in step', () => {
+    expect(cfUnit({ ...app(), cfIpsUrl: 'http://10.0.2.100/ips' })).toMatch(/^ExecStart=\/usr\/bin\/node \/opt\/familycart\/tools\/cf-allowlist\.mjs refresh --url http:\/\/10\.0\.2\.100\/ips --nginx-file \/etc\/nginx\/conf\.d\/cloudflare-realip\.conf$/m);
+  });
+  it('env files carry the secrets to the containers, and the stateful host\'s address to the app', () => {
+    const e = appEnv(app());
+    expect(e).toMatch(/^POSTGRES_SERVER=10\.0\.1\.10$/m);
+    expect(e).toMatch(/^REDIS_HOST=10\.0\.1\.10$/m);
+    expect(e).toMatch(/^REDIS_PASSWORD=change-me-redis-password-0123456789ab$/m);
+    expect(statefulEnv(statefulConfig.build(exampleValues(statefulConfig)))).toMatch(/^POSTGRES_PASSWORD=change-me-postgres-password-0123456789$/m);
+  });
+});
+
+describe('parsers', () => {
+  it('platform: only linux/arm64 passes, with a clear refusal for the upstream amd64 images', () => {
+    expect(platformProblem('x', 'linux/arm64\n')).toBeNull();
+    expect(platformProblem('x', 'linux/arm64/v8')).toBeNull();
+    expect(platformProblem('ghcr.io/f/b:abc1234', 'linux/amd64')).toMatch(/ghcr\.io\/f\/b:abc1234 is linux\/amd64, not linux\/arm64: the upstream FamilyCart images are built for amd64 only/);
+    expect(platformProblem('x', '')).toMatch(/not present after the pull/);
+  });
+  it('health: healthy passes, a degraded cache is a warning, anything else fails', () => {
+    expect(parseHealth(healthy)).toEqual({ ok: true, reason: 'healthy, cache healthy' });
+    expect(parseHealth('{"status":"healthy","checks":{"cache":"degraded"}}')).toMatchObject({ ok: true, warning: expect.stringMatching(/cache \(Redis\) degraded/) });
+    expect(parseHealth('{"status":"unhealthy"}')).toMatchObject({ ok: false, reason: '/health status is "unhealthy"' });
+    expect(parseHealth('<html>')).toMatchObject({ ok: false });
+  });
+  it('the previous SHA is the one a new deploy replaced; a re-deploy keeps it', () => {
+    expect(nextState({ current: 'aaaaaaa', previous: 'bbbbbbb' }, 'ccccccc')).toEqual({ current: 'ccccccc', previous: 'aaaaaaa' });
+    expect(nextState({ current: 'ccccccc', previous: 'aaaaaaa' }, 'ccccccc')).toEqual({ current: 'ccccccc', previous: 'aaaaaaa' });
+    expect(nextState({}, 'ccccccc')).toEqual({ current: 'ccccccc', previous: undefined });
+  });
+});
+
+describe('config refusals', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fccfg-'));
+  const env = (over: Record<string, string>) => {
+    const v = { ...Object.fromEntries(Object.entries(exampleValues(appConfig)).map(([k, x]) => [k, x instanceof Secret ? x.reveal() : (x ?? '')])), ...over };
+    for (const k of Object.keys(v)) if (v[k] === '') delete v[k];
+    const f = join(dir, `${Object.keys(over).join('-')}.env`);
+    writeFileSync(f, Object.entries(v).map(([k, x]) => `${k}='${x}'`).join('\n'), { mode: 0o600 });
+    return f;
+  };
+  it.each([
+    [{ FAMILYCART_SHA: 'latest' }, /FAMILYCART_SHA must be a commit SHA/],
+    [{ REDIS_PASSWORD: 'short' }, /REDIS_PASSWORD must be 24 to 128/],
+    [{ REDIS_PASSWORD: 'has"quote-and-is-long-enough-1234' }, /REDIS_PASSWORD must be 24 to 128/],
+    [{ STATEFUL_PRIVATE_IP: '10.0.1' }, /STATEFUL_PRIVATE_IP must be an IPv4 address/],
+    [{ CF_IPS_URL: 'ftp://x' }, /CF_IPS_URL must be an http\(s\) URL/],
+    [{ BACKEND_IMAGE: 'ghcr.io/f/b:latest' }, /BACKEND_IMAGE must be an image name without a tag/],
+    [{ REGISTRY_PASSWORD: '' }, /REGISTRY_USER and REGISTRY_PASSWORD go together/],
+  ])('refuses %o', (over, why) => {
+    let err: unknown;
+    try {
+      loadConfig(appConfig, [env(over)]);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(RunbookError);
+    expect((err as Error).message).toMatch(why);
+  });
+});
+
+/** A host whose images, health and recorded state the test decides. */
+function host(o: { platform?: (image: string) => string; health?: (sha: string) => string; state?: object }) {
+  let sha = '';
+  const state = { text: o.state ? JSON.stringify(o.state) : '' };
+  const exec = new ScriptedExecutor((cmd: Cmd) => {
+    const a = cmd.argv.join(' ');
+    if (a.startsWith('cat -- /var/lib/familycart/deploy.json')) return state.text ? { stdout: state.text } : { exitCode: 1 };
+    if (a.startsWith('install ') && cmd.file?.path === '/opt/familycart/compose.env') sha = /FAMILYCART_SHA=(\w+)/.exec(String(cmd.stdin))?.[1] ?? '';
+    if (a.startsWith('install ') && cmd.file?.path === '/var/lib/familycart/deploy.json') state.text = String(cmd.stdin);
+    if (a.startsWith('docker image inspect')) return { stdout: o.platform?.(cmd.argv.at(-1) as string) ?? 'linux/arm64' };
+    if (a.includes('http://127.0.0.1:8000/health')) return { stdout: o.health?.(sha) ?? healthy };
+    if (a.includes('http://127.0.0.1:3000/')) return { stdout: '200' };
+    if (a.startsWith('stat ') || a.startsWith('sha256sum ')) return { exitCode: 1 };
+    return {};
+  });
+  return { exec, state, live: () => sha };
+}
+const ctx = (exec: ScriptedExecutor, config = app()) => ({ exec, config, log: () => undefined });
+const ran = (exec: ScriptedExecutor, s: string) => exec.calls.filter((c) => c.argv.join(' ').includes(s)).length;
+
+describe('deploy step', () => {
+  it('deploys the SHA, records the one it replaced, and logs in with the token on stdin', async () => {
+    const h = host({ state: { current: 'aaaaaaa' } });
+    await deployStep().apply(ctx(h.exec, { ...app(), registryUser: 'deploy', registryPassword: new Secret('REGISTRY_PASSWORD', 'tok-abcdefgh') }));
+    expect(JSON.parse(h.state.text)).toEqual({ current: '3f2c1ab', previous: 'aaaaaaa' });
+    expect(ran(h.exec, 'docker login --username deploy --password-stdin ghcr.io')).toBe(1);
+    expect(ran(h.exec, 'up -d --remove-orphans')).toBe(1);
+  });
+
+  it('refuses an amd64 image before anything restarts, and points compose.env back at the live SHA', async () => {
+    const h = host({ state: { current: 'aaaaaaa' }, platform: (i) => (i.endsWith(':3f2c1ab') ? 'linux/amd64' : 'linux/arm64') });
+    const err = await deployStep().apply(ctx(h.exec)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RunbookError);
+    expect((err as RunbookError).kind).toBe('precondition');
+    expect((err as Error).message).toMatch(/is linux\/amd64, not linux\/arm64.*nothing was restarted/);
+    expect(ran(h.exec, ' up ')).toBe(0);
+    expect(h.live()).toBe('aaaaaaa');
+  });
+
+  it('rolls back by itself to the recorded SHA when the new one fails health, and says so', async () => {
+    const h = host({ state: { current: 'aaaaaaa', previous: 'bbbbbbb' }, health: (sha) => (sha === '3f2c1ab' ? '{"status":"unhealthy"}' : healthy) });
+    const err = await deployStep().apply(ctx(h.exec)).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/3f2c1ab did not become healthy .*; rolled back to aaaaaaa, which is healthy/);
+    expect(h.live()).toBe('aaaaaaa');
+    expect(ran(h.exec, 'up -d --remove-orphans')).toBe(2);
+    expect(JSON.parse(h.state.text)).toEqual({ current: 'aaaaaaa', previous: 'bbbbbbb' });
+  });
+
+  it('a first deploy that fails has nothing to go back to and says so', async () => {
+    const h = host({ health: () => '{"status":"starting"}' });
+    await expect(deployStep().apply(ctx(h.exec))).rejects.toThrow(/there is no earlier SHA to go back to/);
+  });
+
+  it('check: converged when the SHA is recorded live and healthy', async () => {
+    const h = host({ state: { current: '3f2c1ab', previous: 'aaaaaaa' } });
+    expect(await deployStep().check(ctx(h.exec))).toEqual({ done: true, reason: '3f2c1ab is live: healthy, cache healthy; frontend 200' });
+  });
+});
+
+describe('rollback step', () => {
+  it('goes to the previous SHA and swaps the record', async () => {
+    const h = host({ state: { current: '3f2c1ab', previous: 'aaaaaaa' } });
+    expect(await rollbackStep().check(ctx(h.exec))).toMatchObject({ done: false });
+    await rollbackStep().apply(ctx(h.exec));
+    expect(h.live()).toBe('aaaaaaa');
+    expect(JSON.parse(h.state.text)).toEqual({ current: 'aaaaaaa', previous: '3f2c1ab' });
+  });
+  it('refuses when no previous SHA is recorded', async () => {
+    const h = host({ state: { current: '3f2c1ab' } });
+    await expect(rollbackStep().check(ctx(h.exec))).rejects.toThrow(/no previous SHA is recorded/);
+  });
+});
