@@ -29,6 +29,7 @@ export const RUNBOOKS: Entry[] = [
   { name: 'familycart.app', system: 'familycart', summary: 'FamilyCart app host: Cloudflare-only firewall, nginx, backend and frontend deployed by SHA with rollback', load: async () => (await import('../../runbooks/familycart/index.ts')).app },
   { name: 'familycart.rollback', system: 'familycart', summary: 'FamilyCart: go back to the previous (or a named) SHA', load: async () => (await import('../../runbooks/familycart/index.ts')).rollback },
   { name: 'familycart.backup', system: 'familycart', summary: 'FamilyCart: dump, check and upload the database now', load: async () => (await import('../../runbooks/familycart/index.ts')).backup },
+  { name: 'familycart.restore', system: 'familycart', summary: 'FamilyCart: restore the newest dump and prove every table equal to the backup', load: async () => (await import('../../runbooks/familycart/index.ts')).restore },
 ];
 
 export function findRunbook(name: string): Entry | undefined {

@@ -95,6 +95,7 @@ export function statefulSteps(): Step<StatefulConfig>[] {
       title: 'Nightly dump: script, settings, service and timer',
       files: (c) => [
         { path: `${TOOLS}/familycart-backup.sh`, content: readAsset('runbooks/familycart/files/familycart-backup.sh'), mode: '0755' },
+        { path: `${TOOLS}/fingerprint.sql`, content: readAsset('runbooks/familycart/files/fingerprint.sql'), mode: '0644' },
         { path: `${OPT}/backup.env`, content: backupEnv(c), mode: '0600' },
         { path: '/etc/systemd/system/familycart-backup.service', content: readAsset('systemd/familycart-backup.service'), mode: '0644' },
         { path: '/etc/systemd/system/familycart-backup.timer', content: renderAsset('systemd/familycart-backup.timer', { BACKUP_SCHEDULE: c.backupSchedule }), mode: '0644' },

@@ -4,6 +4,7 @@ import { read, write } from '../../lib/core/cmd.ts';
 import { RunbookError } from '../../lib/core/errors.ts';
 import { type AppConfig, type StatefulConfig, appConfig, statefulConfig } from './config.ts';
 import { composeEnv, rollbackStep } from './deploy.ts';
+import { restoreSteps } from './restore.ts';
 import { appEnv, appSteps, cfUnit, nginxSite, statefulComposeEnv, statefulEnv, statefulRules, statefulSteps } from './hosts.ts';
 
 const SEED = 'familycart-oci-free-tier.md';
@@ -84,4 +85,13 @@ export const backup: Runbook<StatefulConfig> = {
       async verify() {},
     },
   ],
+};
+
+export const restore: Runbook<StatefulConfig> = {
+  name: 'familycart.restore',
+  title: 'FamilyCart: restore the newest dump and prove it equal',
+  seed: SEED,
+  summary: 'Fetches the newest manifest and its dump from Object Storage, checks size, SHA-256 and that pg_restore can read it before touching anything, restores it in one transaction, and proves every table\'s row count and row checksum equal the ones recorded at backup time. Run familycart.stateful first on a fresh host.',
+  config: statefulConfig,
+  steps: restoreSteps,
 };

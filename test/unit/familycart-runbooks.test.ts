@@ -8,6 +8,7 @@ import { Secret } from '../../lib/core/secret.ts';
 import { appConfig, statefulConfig } from '../../runbooks/familycart/config.ts';
 import { fcCmds, nextState, parseHealth, platformProblem } from '../../runbooks/familycart/commands.ts';
 import { deployStep, rollbackStep } from '../../runbooks/familycart/deploy.ts';
+import { fingerprintDiff, newestManifest, parseFingerprint, restoreSteps } from '../../runbooks/familycart/restore.ts';
 import { appEnv, cfUnit, statefulEnv } from '../../runbooks/familycart/hosts.ts';
 import { ScriptedExecutor } from './fakes.ts';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -161,5 +162,52 @@ describe('rollback step', () => {
   it('refuses when no previous SHA is recorded', async () => {
     const h = host({ state: { current: '3f2c1ab' } });
     await expect(rollbackStep().check(ctx(h.exec))).rejects.toThrow(/no previous SHA is recorded/);
+  });
+});
+
+describe('restore', () => {
+  const cfg = () => statefulConfig.build(exampleValues(statefulConfig));
+  const manifest = { format: 1, dump: 'familycart_20261201T031500Z.dump', sha256: 'a'.repeat(64), size: 2048, createdAt: '20261201T031500Z', host: 'db', tables: { 'public.items': { rows: 3, md5: 'm1' } } };
+  const restoreHost = (o: { sha?: string; fingerprint?: string }) =>
+    new ScriptedExecutor((cmd: Cmd) => {
+      const a = cmd.argv.join(' ');
+      if (a.includes('os object list')) return { stdout: JSON.stringify({ data: [{ name: 'familycart/prod/familycart_20261130T031500Z.json' }, { name: 'familycart/prod/familycart_20261201T031500Z.json' }, { name: 'familycart/prod/familycart_20261201T031500Z.dump' }] }) };
+      if (a.startsWith('cat -- /var/backups/familycart/restore/manifest.json')) return { stdout: JSON.stringify(manifest) };
+      if (a.startsWith('sha256sum')) return { stdout: `${o.sha ?? 'a'.repeat(64)}  f` };
+      if (a.startsWith('stat -c %s')) return { stdout: '2048' };
+      if (a.includes('psql')) return { stdout: o.fingerprint ?? '3 m1 public.items\n' };
+      return {};
+    });
+  const run = async (exec: ScriptedExecutor) => {
+    const steps = restoreSteps();
+    for (const s of steps) {
+      await s.apply({ exec, config: cfg(), log: () => undefined });
+      await s.verify?.({ exec, config: cfg(), log: () => undefined });
+    }
+  };
+
+  it('takes the newest manifest by its stamp', () => {
+    expect(newestManifest(JSON.stringify({ data: [{ name: 'p/familycart_20261130T031500Z.json' }, { name: 'p/familycart_20261201T031500Z.json' }, { name: 'p/familycart_20261202T031500Z.dump' }] }))).toBe('familycart_20261201T031500Z.json');
+    expect(newestManifest('')).toBeNull();
+  });
+
+  it('restores the newest dump and proves the tables equal', async () => {
+    const exec = restoreHost({});
+    await run(exec);
+    expect(ran(exec, 'os object get --bucket-name familycart-backups --name familycart/prod/familycart_20261201T031500Z.json')).toBe(1);
+    expect(ran(exec, 'pg_restore --clean --if-exists --no-owner --single-transaction')).toBe(1);
+  });
+
+  it('a dump that does not match its manifest stops before the database is touched', async () => {
+    const exec = restoreHost({ sha: 'b'.repeat(64) });
+    await expect(run(exec)).rejects.toThrow(/does not match its manifest .*the database was not touched/);
+    expect(ran(exec, 'pg_restore --clean')).toBe(0);
+    expect(ran(exec, ' cp ')).toBe(0);
+  });
+
+  it('a restored database that differs from the backup fails, naming the table', async () => {
+    await expect(run(restoreHost({ fingerprint: '2 m9 public.items\n' }))).rejects.toThrow(/public\.items has 2 rows, the backup 3/);
+    expect(fingerprintDiff({ a: { rows: 1, md5: 'x' } }, { a: { rows: 1, md5: 'y' }, b: { rows: 0, md5: 'z' } })).toEqual(['a rows differ (checksum)', 'b is new']);
+    expect(parseFingerprint('3 abc public.a\n\n0 d41d s2."Odd Name"\n')).toEqual({ 'public.a': { rows: 3, md5: 'abc' }, 's2."Odd Name"': { rows: 0, md5: 'd41d' } });
   });
 });

@@ -29,17 +29,16 @@ fail() {
 [ -s "$part" ] || fail "pg_dump wrote nothing"
 "${compose[@]}" exec -T postgres pg_restore --list <"$part" >/dev/null || fail "pg_restore --list cannot read the new dump; it was not kept"
 
-# One line per table: schema.table, row count, md5 of its rows in a stable order.
-fingerprint_sql="SELECT format('%s %s', t.n, (xpath('/row/c/text()', query_to_xml(format('select count(*) || '' '' || md5(coalesce(string_agg(x::text, chr(10) order by x::text), '''')) as c from %s x', t.n), false, true, '')))[1]::text) FROM (SELECT format('%I.%I', table_schema, table_name) AS n FROM information_schema.tables WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1) t"
+# One line per table: row count, md5 of its rows, schema.table (fingerprint.sql, shared with the restore).
 # shellcheck disable=SC2016 # expanded by the container's shell
-fingerprint=$("${compose[@]}" exec -T postgres sh -c 'exec psql -X -v ON_ERROR_STOP=1 -At -U "$POSTGRES_USER" -d "$POSTGRES_DB" -c "$1"' sh "$fingerprint_sql") || fail "reading the table fingerprint failed"
+fingerprint=$("${compose[@]}" exec -T postgres sh -c 'exec psql -X -v ON_ERROR_STOP=1 -At -U "$POSTGRES_USER" -d "$POSTGRES_DB" -f -' </opt/familycart/tools/fingerprint.sql) || fail "reading the table fingerprint failed"
 
 sha=$(sha256sum "$part" | cut -d' ' -f1)
 size=$(stat -c %s "$part")
 mv "$part" "$BACKUP_DIR/$name.dump"
 manifest="$BACKUP_DIR/$name.json"
 jq -n --arg dump "$name.dump" --arg sha "$sha" --argjson size "$size" --arg at "$stamp" --arg host "$(hostname)" --arg fp "$fingerprint" \
-  '{format: 1, dump: $dump, sha256: $sha, size: $size, createdAt: $at, host: $host, tables: ($fp | split("\n") | map(select(length > 0) | split(" ") | {(.[0]): {rows: (.[1] | tonumber), md5: .[2]}}) | add // {})}' >"$manifest.part"
+  '{format: 1, dump: $dump, sha256: $sha, size: $size, createdAt: $at, host: $host, tables: ($fp | split("\n") | map(select(length > 0) | split(" ") | {(.[2:] | join(" ")): {rows: (.[0] | tonumber), md5: .[1]}}) | add // {})}' >"$manifest.part"
 mv "$manifest.part" "$manifest"
 
 for f in "$name.dump" "$name.json"; do
