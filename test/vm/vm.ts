@@ -11,18 +11,20 @@
 //                      options reuses it while its qemu is alive and SSH answers. The operator key
 //                      then lives in test/.tmp/operator-key/ so it survives between runs.
 import { execa } from 'execa';
+import { Qmp } from './qmp.ts';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { freePort } from '../free-port.ts';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { shQuote } from '../../lib/core/quote.ts';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { LINK_SETUP_SCRIPT, type LinkAttachment, linkAddress, linkMac } from './link.ts';
+import { type Machine, launch, qemuArgs } from './machine.ts';
 
 const HERE = new URL('.', import.meta.url).pathname;
 const ROOT = resolve(HERE, '../..');
-const TMP = join(ROOT, 'test/.tmp');
+export const TMP = join(ROOT, 'test/.tmp');
 const keep = () => process.env.RUNBOOK_KEEP_VM === '1';
 
 export interface Image {
@@ -48,6 +50,10 @@ export interface VmOptions {
   sshUser?: string;
   /** Deadline for SSH to answer after qemu starts (default 10 min). */
   bootTimeoutMs?: number;
+  /** qemu -smp (default 2). */
+  cpus?: number;
+  /** A second NIC on a private link between VMs (createLink() in link.ts), 10.77.0.<host>. */
+  link?: LinkAttachment;
 }
 
 export interface SshResult {
@@ -123,7 +129,7 @@ export function ensureImage(): Promise<Image> {
   return imagePromise;
 }
 
-function keygen(path: string, comment: string): void {
+export function keygen(path: string, comment: string): void {
   const r = spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', path]);
   if (r.status !== 0) throw new Error(`ssh-keygen failed: ${r.stderr}`);
 }
@@ -195,6 +201,14 @@ export class Vm {
   readonly knownHostsPath: string;
   /** ssh_config with the same options as sshArgs(), for tools that take `ssh -F`. */
   readonly sshConfigPath: string;
+  /** QMP socket of this VM's qemu (`-qmp unix:...`). */
+  readonly qmpPath: string;
+  /** The QMP connection, open while qemu runs (started by this process). */
+  qmp: Qmp | undefined;
+  /** For a VM restored from a snapshot: when each restore phase ended, e.g. 'SSH 4.2 s'. */
+  restoreTimes: string[] | undefined;
+  /** The VM's place on a private link, once joined. */
+  link: LinkAttachment | undefined;
   #child: ChildProcess | undefined;
   #exited = false;
   #stopped = false;
@@ -208,6 +222,19 @@ export class Vm {
     this.keyPath = keyPath ?? testKeyPair().privatePath;
     this.knownHostsPath = join(dir, 'known_hosts');
     this.sshConfigPath = join(dir, 'ssh_config');
+    this.qmpPath = join(dir, 'qmp.sock');
+  }
+
+  /** The VM's address on its private link (10.77.0.<host>), or undefined without one. */
+  get linkAddress(): string | undefined {
+    return this.link ? linkAddress(this.link) : undefined;
+  }
+
+  /** @internal Gives the link NIC its MAC and static address (see LINK_SETUP_SCRIPT). */
+  async joinLink(a: LinkAttachment): Promise<void> {
+    const r = await this.ssh(['sudo', '-n', 'sh', '-c', LINK_SETUP_SCRIPT, '-', linkMac(a.host), linkAddress(a)], { timeoutMs: 60_000 });
+    if (r.exitCode !== 0) throw new Error(`vm ${this.name}: joining the private link as ${linkAddress(a)} failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
+    this.link = a;
   }
 
   get recordPath(): string {
@@ -342,7 +369,7 @@ export class Vm {
     return parts.join('\n');
   }
 
-  /** @internal starts qemu; resolves false when it exits within the first seconds. */
+  /** @internal starts qemu; resolves true once its QMP socket answers, false when it exits first. */
   async start(args: string[]): Promise<boolean> {
     const err = openSync(join(this.dir, 'qemu.err'), 'a');
     const detached = keep(); // a kept VM must outlive this process and its process group
@@ -363,9 +390,18 @@ export class Vm {
     });
     live.add(this);
     hookExit();
-    const t0 = Date.now();
-    while (!this.#exited && Date.now() - t0 < 3_000) await sleep(100);
-    return !this.#exited;
+    // The QMP greeting comes once qemu has set everything up (host forwards bound included).
+    const exited = new Promise<undefined>((res) => {
+      child.once('exit', () => res(undefined));
+      child.once('error', () => res(undefined));
+    });
+    const qmp = await Promise.race([Qmp.connect(this.qmpPath, 60_000, () => !this.#exited).catch(() => undefined), exited]);
+    if (!qmp || this.#exited) {
+      qmp?.close();
+      return false;
+    }
+    this.qmp = qmp;
+    return true;
   }
 
   /** @internal takes over a VM recorded by an earlier process (RUNBOOK_KEEP_VM=1). */
@@ -420,6 +456,8 @@ export class Vm {
   /** Stops qemu by its PID whatever RUNBOOK_KEEP_VM says, and removes the folder and record. */
   async kill(): Promise<void> {
     this.#stopped = true;
+    this.qmp?.close();
+    this.qmp = undefined;
     const pid = this.pid;
     if (pid !== undefined && this.running) {
       signal(pid, 'SIGTERM');
@@ -464,7 +502,7 @@ export function harnessVendorData(hostPriv: string, hostPub: string, operatorKey
 
 function fingerprintOf(o: VmOptions, image: Image): string {
   return createHash('sha256')
-    .update(JSON.stringify([image.dir, o.userData, o.vendorData ?? '', o.extraDisks ?? [], o.forwards ?? [], o.memoryMiB ?? 2048]))
+    .update(JSON.stringify([image.dir, o.userData, o.vendorData ?? '', o.extraDisks ?? [], o.forwards ?? [], o.memoryMiB ?? 2048, o.cpus ?? 2, o.link ? [o.link.host, o.link.link.socketPath] : 0]))
     .digest('hex')
     .slice(0, 16);
 }
@@ -495,95 +533,69 @@ async function reuseKept(name: string, fingerprint: string, sshUser: string): Pr
   return undefined;
 }
 
-/** Boots a VM from the cached image with the given user-data; resolves when SSH answers. */
-export async function bootVm(o: VmOptions): Promise<Vm> {
+/** @internal What a snapshot build needs from a cold boot beyond VmOptions. */
+export interface BootInternals {
+  /** The operator key the VM authorises (default: this process's testKeyPair()). */
+  operatorKey?: KeyPair;
+  /** Give the VM a link NIC with no cable, named by the snapshot MAC (every snapshot has one). */
+  snapshotNic?: { bootMac: string };
+}
+
+/** Boots a VM from the cached image with the given user-data; resolves when SSH answers (and the link is up). */
+export async function bootVm(o: VmOptions, internals: BootInternals = {}): Promise<Vm> {
   const image = await ensureImage();
   const name = (o.name ?? 'vm').replace(/[^A-Za-z0-9-]/g, '-');
   const sshUser = o.sshUser ?? 'debian';
   const fingerprint = fingerprintOf(o, image);
-  if (keep()) {
+  if (keep() && !internals.snapshotNic) {
     const kept = await reuseKept(name, fingerprint, sshUser);
     if (kept) return kept;
   }
   mkdirSync(TMP, { recursive: true });
+  const operator = internals.operatorKey ?? testKeyPair();
 
-  for (let attempt = 1; ; attempt++) {
-    const dir = mkdtempSync(join(TMP, `vm-${name}-`));
-    const vm = new Vm(name, dir, sshUser);
-    const run = (f: string, a: string[]) => execa(f, a, { cwd: dir, timeout: 120_000 });
+  const dir = mkdtempSync(join(TMP, `vm-${name}-`));
+  const vm = new Vm(name, dir, sshUser, operator.privatePath);
+  const run = (f: string, a: string[]) => execa(f, a, { cwd: dir, timeout: 120_000 });
 
-    // The cached image is only ever a backing file: writes go to this VM's overlay.
-    await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', image.disk, 'root.qcow2']);
-    const disks: string[] = [];
-    for (const [i, d] of (o.extraDisks ?? []).entries()) {
-      await run('qemu-img', ['create', '-q', '-f', 'qcow2', `volume${i}.qcow2`, `${d.sizeMiB}M`]);
-      disks.push(`volume${i}.qcow2`);
-    }
-    keygen(join(dir, 'host_key'), `${name}-host-key`);
-    const hostPriv = readFileSync(join(dir, 'host_key'), 'utf8');
-    const hostPub = readFileSync(join(dir, 'host_key.pub'), 'utf8');
-    const seed = join(dir, 'seed');
-    mkdirSync(seed);
-    writeFileSync(join(seed, 'user-data'), o.userData);
-    writeFileSync(join(seed, 'vendor-data'), harnessVendorData(hostPriv, hostPub, testKeyPair().publicKey, o.vendorData));
-    const iid = `iid-${name}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
-    writeFileSync(join(seed, 'meta-data'), `instance-id: ${iid}\nlocal-hostname: ${name}\n`);
-    await run('genisoimage', ['-quiet', '-output', 'seed.iso', '-volid', 'cidata', '-joliet', '-rock', 'seed/user-data', 'seed/meta-data', 'seed/vendor-data']);
-
-    vm.sshPort = await freePort();
-    const fwds = [`hostfwd=tcp:127.0.0.1:${vm.sshPort}-:22`];
-    for (const f of o.forwards ?? []) {
-      const g = typeof f === 'number' ? f : f.guestPort;
-      vm.hostPorts[g] = await freePort();
-      fwds.push(`hostfwd=tcp:127.0.0.1:${vm.hostPorts[g]}-:${g}`);
-    }
-    writeFileSync(vm.knownHostsPath, `[127.0.0.1]:${vm.sshPort} ${hostPub.trim().split(' ').slice(0, 2).join(' ')}\n`);
-    writeFileSync(
-      vm.sshConfigPath,
-      [
-        'Host 127.0.0.1',
-        `  IdentityFile ${vm.keyPath}`,
-        '  IdentitiesOnly yes',
-        `  UserKnownHostsFile ${vm.knownHostsPath}`,
-        '  GlobalKnownHostsFile /dev/null',
-        '  StrictHostKeyChecking yes',
-        '  BatchMode yes',
-        '  ConnectTimeout 15',
-        '  LogLevel ERROR',
-        '',
-      ].join('\n'),
-    );
-
-    const args = [
-      '-M', 'virt', '-cpu', process.env.RUNBOOK_VM_CPU ?? 'cortex-a72', '-smp', '2', '-m', String(o.memoryMiB ?? 2048),
-      '-display', 'none', '-monitor', 'none', '-serial', `file:${join(dir, 'console.log')}`,
-      '-kernel', image.kernel, '-initrd', image.initrd,
-      '-append', 'root=/dev/vda rw console=ttyAMA0 net.ifnames=0 quiet',
-      '-drive', `file=${join(dir, 'root.qcow2')},if=virtio,format=qcow2,cache=unsafe`,
-      ...disks.flatMap((d) => ['-drive', `file=${join(dir, d)},if=virtio,format=qcow2,cache=writeback`]),
-      '-drive', `file=${join(dir, 'seed.iso')},if=virtio,format=raw,readonly=on`,
-      // restrict=on: the guest can reach nothing; only the 127.0.0.1 forwards reach the guest.
-      '-netdev', `user,id=n0,restrict=on,${fwds.join(',')}`,
-      '-device', 'virtio-net-pci,netdev=n0,romfile=',
-      '-device', 'virtio-rng-pci',
-      '-pidfile', join(dir, 'qemu.pid'),
-    ];
-    writeFileSync(join(dir, 'qemu.args'), `${args.join('\n')}\n`);
-    if (!(await vm.start(args))) {
-      const why = vm.qemuErrors();
-      await vm.kill();
-      // A forwarded port taken between freePort() and qemu's bind: try new ports.
-      if (/host forwarding rule|Address already in use/i.test(why) && attempt < 4) continue;
-      throw new Error(`qemu-system-aarch64 exited at start: ${why}`);
-    }
-    if (keep()) vm.writeRecord(fingerprint);
-    try {
-      await vm.waitForSsh(o.bootTimeoutMs ?? 600_000);
-    } catch (err) {
-      const diag = await vm.diagnostics();
-      await vm.kill();
-      throw new Error(`${(err as Error).message}\n${diag}`);
-    }
-    return vm;
+  // The cached image is only ever a backing file: writes go to this VM's overlay.
+  await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', image.disk, 'root.qcow2']);
+  const disks: string[] = [];
+  for (const [i, d] of (o.extraDisks ?? []).entries()) {
+    await run('qemu-img', ['create', '-q', '-f', 'qcow2', `volume${i}.qcow2`, `${d.sizeMiB}M`]);
+    disks.push(join(dir, `volume${i}.qcow2`));
   }
+  keygen(join(dir, 'host_key'), `${name}-host-key`);
+  const hostPriv = readFileSync(join(dir, 'host_key'), 'utf8');
+  const hostPub = readFileSync(join(dir, 'host_key.pub'), 'utf8');
+  const seed = join(dir, 'seed');
+  mkdirSync(seed);
+  writeFileSync(join(seed, 'user-data'), o.userData);
+  writeFileSync(join(seed, 'vendor-data'), harnessVendorData(hostPriv, hostPub, operator.publicKey, o.vendorData));
+  const iid = `iid-${name}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+  writeFileSync(join(seed, 'meta-data'), `instance-id: ${iid}\nlocal-hostname: ${name}\n`);
+  await run('genisoimage', ['-quiet', '-output', 'seed.iso', '-volid', 'cidata', '-joliet', '-rock', 'seed/user-data', 'seed/meta-data', 'seed/vendor-data']);
+
+  const machine: Machine = {
+    cpus: o.cpus ?? 2,
+    memoryMiB: o.memoryMiB ?? 2048,
+    root: join(dir, 'root.qcow2'),
+    disks,
+    seed: join(dir, 'seed.iso'),
+    kernel: image.kernel,
+    initrd: image.initrd,
+  };
+  if (internals.snapshotNic) machine.link = { bootMac: internals.snapshotNic.bootMac, mac: internals.snapshotNic.bootMac };
+  else if (o.link) machine.link = { bootMac: linkMac(o.link.host), mac: linkMac(o.link.host), socket: o.link.link.socketPath };
+  await launch(vm, hostPub, o.forwards, () => qemuArgs(vm, machine));
+  if (keep() && !internals.snapshotNic) vm.writeRecord(fingerprint);
+  try {
+    await vm.waitForSsh(o.bootTimeoutMs ?? 600_000);
+    if (o.link) await vm.joinLink(o.link);
+  } catch (err) {
+    const diag = await vm.diagnostics();
+    await vm.kill();
+    throw new Error(`${(err as Error).message}\n${diag}`);
+  }
+  return vm;
 }
