@@ -170,7 +170,8 @@ async function build(spec: SnapshotSpec, key: string, dir: string, t0: number): 
       publicPath: join(work, 'operator_key.pub'),
       publicKey: readFileSync(join(work, 'operator_key.pub'), 'utf8').trim(),
     };
-    vm = await bootVm({ ...spec.vm, name: spec.name }, { operatorKey, snapshotNic: { bootMac: SNAPSHOT_LINK_MAC } });
+    // A cold boot takes minutes when the machine is busy: the build waits longer than a test's boot.
+    vm = await bootVm({ ...spec.vm, name: spec.name, bootTimeoutMs: 1_200_000 }, { operatorKey, snapshotNic: { bootMac: SNAPSHOT_LINK_MAC } });
     stage = 'waiting for cloud-init';
     say(spec.name, t0, stage);
     await vm.waitForCloudInit();
