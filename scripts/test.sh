@@ -22,6 +22,7 @@ if [ "${RUNBOOK_VM_TESTS:-1}" != "0" ] && [ -n "$vm_tests" ]; then
   echo "== ARM64 VM tests" >&2
   # shellcheck disable=SC2086 # one path per word
   npx vitest run $vm_tests --no-file-parallelism --reporter=default --reporter=json --outputFile.json="$out/vm.json" || status=1
+  node scripts/test-durations.mjs "$out/vm.json" "VM test file durations" >&2
 fi
 
 node scripts/summarize-tests.mjs "$out" || status=1
