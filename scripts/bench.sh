@@ -13,4 +13,7 @@ node --import tsx scripts/bench/triviapay.ts
 if [ "${1:-}" = "--vm" ] && [ -f scripts/bench/vm.ts ]; then
   echo "== ARM64 VM"
   node --import tsx scripts/bench/vm.ts
+  echo "== ARM64 VM snapshots"
+  node --import tsx scripts/bench/vm-snapshot.ts
+  node scripts/test-durations.mjs test/.tmp/results/vm.json "VM test file durations (the last npm test)"
 fi
