@@ -98,7 +98,7 @@ describe.skipIf(!vmTests)('VMs restored from a snapshot, on a private link', () 
     const sudo = await a.ssh(['sudo', '-n', 'true']); // resolves its new hostname quietly
     expect([sudo.exitCode, sudo.stderr]).toEqual([0, '']);
     expect(a.keyPath).toBe(snap.operatorKey.privatePath);
-  }, 60_000);
+  }, 240_000);
 
   it('has the host clock, not the snapshot time (within 2 s)', async () => {
     const before = Date.now();
@@ -114,7 +114,7 @@ describe.skipIf(!vmTests)('VMs restored from a snapshot, on a private link', () 
     expect((await a.ssh(['sh', '-c', 'echo only-a > ~/only-here && sync'])).exitCode).toBe(0);
     expect((await a.ssh(['cat', 'only-here'])).stdout.trim()).toBe('only-a');
     expect((await b.ssh(['test', '-e', 'only-here'])).exitCode).toBe(1);
-  }, 60_000);
+  }, 120_000);
 
   it('reach each other over the private link, both ways', async () => {
     expect(a.linkAddress).toBe('10.77.0.11');
@@ -122,7 +122,7 @@ describe.skipIf(!vmTests)('VMs restored from a snapshot, on a private link', () 
       [a, b],
       [b, a],
     ] as const) {
-      await to.ssh(['sh', '-c', 'pgrep -f "http.server 7070" >/dev/null || (cd /etc && setsid nohup python3 -m http.server 7070 >/dev/null 2>&1 < /dev/null &)']);
+      await to.ssh(['sh', '-c', 'cd /etc && setsid nohup python3 -m http.server 7070 >/dev/null 2>&1 < /dev/null &']);
       let code = -1;
       for (let i = 0; i < 10 && code !== 0; i++) {
         code = (await from.ssh(['curl', '-sS', '--max-time', '5', '-o', '/dev/null', `http://${to.linkAddress}:7070/hostname`])).exitCode;
@@ -131,7 +131,7 @@ describe.skipIf(!vmTests)('VMs restored from a snapshot, on a private link', () 
     }
     const nd = await a.ssh(['ip', 'neigh', 'show', '10.77.0.12']);
     expect(nd.stdout).toContain('52:54:00:4d:00:0c'); // b's own MAC, not the snapshot's
-  }, 120_000);
+  }, 300_000);
 
   it('cannot reach anything outside the link: the host and other addresses fail', async () => {
     // A listener on the host's 127.0.0.1: user networking (restrict=on) must not let the guest in.

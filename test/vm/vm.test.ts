@@ -6,7 +6,6 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { arpWhoHas, createLink, type Link, linkMac } from './link.ts';
 import { bootVm, ensureImage, stopAllVms, type Vm } from './vm.ts';
 
 const script = join(import.meta.dirname, 'build-image.sh');
@@ -63,11 +62,9 @@ describe('image cache entries', () => {
 
 describe.skipIf(!vmTests)('ARM64 VM harness', () => {
   let vm: Vm;
-  let link: Link;
   let bootMs = 0;
   beforeAll(async () => {
     await ensureImage();
-    link = await createLink('harness');
     const t0 = Date.now();
     vm = await bootVm({
       name: 'harness',
@@ -75,14 +72,10 @@ describe.skipIf(!vmTests)('ARM64 VM harness', () => {
       vendorData: '#cloud-config\nwrite_files:\n  - path: /etc/vendor-marker\n    content: from vendor-data\n',
       extraDisks: [{ sizeMiB: 64 }],
       forwards: [{ guestPort: 8080 }],
-      link: link.host(10),
     });
     bootMs = Date.now() - t0;
   }, 900_000);
-  afterAll(async () => {
-    await stopAllVms();
-    link?.close();
-  }, 60_000);
+  afterAll(stopAllVms, 60_000);
 
   it('boots aarch64 Debian 12 and finishes cloud-init', async () => {
     const t0 = Date.now();
@@ -112,12 +105,6 @@ describe.skipIf(!vmTests)('ARM64 VM harness', () => {
     rmSync(d, { recursive: true, force: true });
     expect(r.status).toBe(255);
     expect(r.stderr).toMatch(/host key/i);
-  }, 60_000);
-
-  it('a cold-booted VM is on its private link with its own address and MAC', async () => {
-    expect(vm.linkAddress).toBe('10.77.0.10');
-    expect(await arpWhoHas(link, '10.77.0.10')).toBe(linkMac(10));
-    expect(await arpWhoHas(link, '10.77.0.77', 3_000)).toBeUndefined();
   }, 60_000);
 
   it('extra disks appear as blank /dev/vdb', async () => {
@@ -155,8 +142,6 @@ describe.skipIf(!vmTests)('ARM64 VM harness', () => {
     const after = await vm.bootId();
     expect(after).not.toBe('');
     expect(after).not.toBe(before);
-    // The link address comes back by itself (systemd-networkd, matched by the VM's MAC).
-    expect(await arpWhoHas(link, '10.77.0.10', 30_000)).toBe(linkMac(10));
   }, 700_000);
 
   it('stop() ends qemu by its PID and removes the VM folder', async () => {
