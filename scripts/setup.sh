@@ -5,7 +5,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# Compares the lock file with what is installed (npm's own record), not file times: a fresh
+# checkout is newer than node_modules, and `npm ci` would wipe a node_modules other checkouts share.
+installed() {
+  node -e '
+    const fs = require("fs");
+    const want = JSON.parse(fs.readFileSync("package-lock.json", "utf8")).packages;
+    const have = JSON.parse(fs.readFileSync("node_modules/.package-lock.json", "utf8")).packages;
+    const off = Object.keys(want).filter((k) => k && !want[k].optional && have[k]?.version !== want[k].version);
+    process.exit(off.length ? 1 : 0);
+  ' 2>/dev/null
+}
+if ! installed; then
   echo "setup: installing npm packages" >&2
   npm ci --no-audit --no-fund --loglevel=error
 fi
