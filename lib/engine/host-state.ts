@@ -1,6 +1,7 @@
 import { hostname, userInfo } from 'node:os';
 import { read, write } from '../core/cmd.ts';
 import { RunbookError } from '../core/errors.ts';
+import { shJoin } from '../core/quote.ts';
 import type { Executor } from '../exec/types.ts';
 import type { EngineEvent } from './types.ts';
 
@@ -74,7 +75,7 @@ export async function acquireLock(exec: Executor, runbook: string, target: strin
     const who = held ? `${held.operator} running ${held.runbook} since ${held.since} (pid ${held.pid} on ${held.runner})` : 'an unknown run (no lock info)';
     throw new RunbookError('locked', `${stale ? 'a stale' : 'another'} run holds the lock on ${exec.host}: ${who}`, {
       host: exec.host,
-      hint: stale ? `if no run is active, break it: runbook unlock --target ${target}` : 'wait for it to finish, then re-run',
+      hint: stale ? `if no run is active, break it: ${shJoin(['runbook', 'unlock', '--target', target])}` : 'wait for it to finish, then re-run',
     });
   }
   await exec.run(lockCmds.writeInfo(info));

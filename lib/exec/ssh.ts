@@ -1,10 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { Cmd } from '../core/cmd.ts';
 import { describeCmd } from '../core/cmd.ts';
 import { RunbookError } from '../core/errors.ts';
-import { shJoin } from '../core/quote.ts';
+import { shJoin, shQuote } from '../core/quote.ts';
 import { redact } from '../core/secret.ts';
 import { DEFAULT_TIMEOUT_MS, commandFailed, isOk, spawnArgv } from './process.ts';
 import type { CmdResult, Executor } from './types.ts';
@@ -15,15 +16,27 @@ export interface SshTarget {
   port: number;
 }
 
-/** Parses `ssh://user@host[:port]`; the user defaults to the local one, the port to 22. */
+const USER = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/;
+const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$/;
+
+/**
+ * Parses `ssh://user@host[:port]`; the user defaults to the local one, the port to 22. Only a
+ * plain user name, a DNS name or an IP address pass: a host starting with `-` would be read by
+ * ssh as an option, and shell metacharacters have no business in a target (exit 2, not 5).
+ */
 export function parseSshUrl(url: string): SshTarget {
-  const m = /^ssh:\/\/(?:([^@/:]+)@)?(\[[0-9a-fA-F:]+\]|[^:/@\s]+)(?::(\d{1,5}))?\/?$/.exec(url);
-  if (!m || !m[2]) {
-    throw new RunbookError('usage', `target "${url}" is not ssh://user@host[:port]`, { hint: 'runbook run NAME --target ssh://admin@203.0.113.10' });
-  }
-  const port = m[3] ? Number(m[3]) : 22;
-  if (port < 1 || port > 65535) throw new RunbookError('usage', `target "${url}" has port ${port} outside 1-65535`);
-  return { user: m[1] ?? process.env.USER ?? 'root', host: m[2].replace(/^\[|\]$/g, ''), port };
+  const usage = (why: string) => new RunbookError('usage', `target ${JSON.stringify(url)} ${why}`, { hint: 'runbook run NAME --target ssh://admin@203.0.113.10' });
+  const m = /^ssh:\/\/(?:([^@/]*)@)?(\[[^\]]*\]|[^:/@]*)(?::([^/]*))?\/?$/.exec(url);
+  if (!m) throw usage('is not ssh://user@host[:port]');
+  const [, user, rawHost = '', portS] = m;
+  if (user !== undefined && !USER.test(user)) throw usage('has a user name that is not a plain Unix name (letters, digits, "_", ".", "-", not starting with "-")');
+  const bracketed = rawHost.startsWith('[');
+  const host = bracketed ? rawHost.slice(1, -1) : rawHost;
+  if (bracketed ? isIP(host) !== 6 : !(HOSTNAME.test(host) || isIP(host) === 4)) throw usage('has a host that is not a DNS name or an IP address ([...] for IPv6)');
+  if (portS !== undefined && !/^\d{1,5}$/.test(portS)) throw usage('has a port that is not a number');
+  const port = portS ? Number(portS) : 22;
+  if (port < 1 || port > 65535) throw usage(`has port ${port} outside 1-65535`);
+  return { user: user ?? process.env.USER ?? 'root', host, port };
 }
 
 // What a POSIX shell prints for the probe; fish, csh and friends print something else.
@@ -88,16 +101,21 @@ export class SshExecutor implements Executor {
       const why = r.exitCode === 127 || /No such file|exec request failed|not found/i.test(r.stderr)
         ? `the login shell of ${this.#t.user} is missing (${redact(r.stderr.trim()) || `exit ${r.exitCode}`})`
         : `the login shell of ${this.#t.user} is not a POSIX shell (probe printed ${JSON.stringify(r.stdout.slice(0, 60))})`;
-      throw new RunbookError('precondition', why, { host: this.host, hint: `set a POSIX login shell: ssh ${this.#t.user}@${this.#t.host} sudo chsh -s /bin/bash ${this.#t.user}` });
+      throw new RunbookError('precondition', why, { host: this.host, hint: `set a POSIX login shell: ${this.#sshHint(['sudo', 'chsh', '-s', '/bin/bash', this.#t.user])}` });
     }
     this.#probed = true;
+  }
+
+  /** An ssh command line for the operator to paste, every word quoted. */
+  #sshHint(remote: string[]): string {
+    return shJoin(['ssh', '-p', String(this.#t.port), `${this.#t.user}@${this.#t.host}`, ...remote]);
   }
 
   #unreachable(detail: string): RunbookError {
     return new RunbookError('unreachable', `cannot reach ${this.host} over SSH: ${detail}`, {
       host: this.host,
       retryable: true,
-      hint: `check the address and key, then try: ssh -p ${this.#t.port} ${this.#t.user}@${this.#t.host} true`,
+      hint: `check the address and key, then try: ${this.#sshHint(['true'])}`,
     });
   }
 
@@ -113,13 +131,13 @@ export class SshExecutor implements Executor {
       throw new RunbookError('stepFailed', `\`${redact(describeCmd(cmd))}\` did not finish within ${Math.ceil((cmd.timeoutMs ?? DEFAULT_TIMEOUT_MS) / 1000)} s`, {
         host: this.host,
         retryable: true,
-        hint: `look at the host: ssh -p ${this.#t.port} ${this.#t.user}@${this.#t.host} sudo journalctl -n 50; then re-run`,
+        hint: `look at the host: ${this.#sshHint(['sudo', 'journalctl', '-n', '50'])}; then re-run`,
       });
     }
     if (this.#sudo && r.exitCode === 1 && /sudo: a password is required|sudo: a terminal is required/.test(r.stderr)) {
       throw new RunbookError('precondition', `${this.#t.user} cannot run sudo without a password`, {
         host: this.host,
-        hint: `grant passwordless sudo to ${this.#t.user} (base-host does this) or use --target ssh://root@${this.#t.host}`,
+        hint: `grant passwordless sudo to ${this.#t.user} (base-host does this) or use --target ${shQuote(`ssh://root@${this.#t.host.includes(':') ? `[${this.#t.host}]` : this.#t.host}:${this.#t.port}`)}`,
       });
     }
     return r;

@@ -96,6 +96,16 @@ setup() {
   [[ "$stderr$output" == *"ssh -p ${port} admin@127.0.0.1 true"* ]]
 }
 
+@test "a target with shell metacharacters or a host starting with - is a usage error (exit 2), never a connection" {
+  env_file="$(write_env)"
+  for t in 'ssh://admin@-oProxyCommand=touch_/tmp/x' 'ssh://admin@host;reboot' 'ssh://admin@$(id)'; do
+    run --separate-stderr runbook run base-host --dry-run --env "$env_file" --target "$t"
+    assert_failure 2
+    [[ "$stderr" == *"target \"$t\""* ]]
+    [[ "$stderr" != *"cannot reach"* ]]
+  done
+}
+
 @test "user-data renders the first-boot cloud-config with the same assets" {
   env_file="$(write_env)"
   run --separate-stderr runbook user-data base-host --env "$env_file"
