@@ -37,7 +37,9 @@ export function readEnvFile(file: string): Map<string, EnvEntry> {
     if (/^\s*(#.*)?$/.test(raw)) return;
     const m = LINE.exec(raw);
     if (!m || !m[1]) {
-      throw new RunbookError('config', `${file}:${line}: not KEY=VALUE: ${JSON.stringify(raw.slice(0, 60))}`, { hint: `fix line ${line} of ${file}` });
+      // The line may hold a secret: name the variable when one can be told, never echo the value.
+      const name = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)/.exec(raw)?.[1];
+      throw new RunbookError('config', `${file}:${line}: not KEY=VALUE${name ? ` (variable ${name})` : ''}`, { hint: `fix line ${line} of ${file}` });
     }
     const key = m[1];
     const rest = (m[2] ?? '').trim();

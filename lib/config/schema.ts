@@ -15,6 +15,9 @@ export interface VarSpec {
 
 export type Values = Record<string, string | Secret | undefined>;
 
+/** C0 controls (newline, carriage return, tab, escape...) and DEL. */
+export const CONTROL = /[\u0000-\u001f\u007f]/;
+
 export interface ConfigSchema<C> {
   vars: Record<string, VarSpec>;
   build(values: Values): C;
@@ -42,8 +45,15 @@ export function loadConfig<C>(schema: ConfigSchema<C>, files: string[]): C {
       if (!spec.optional) problems.push(`${where}: ${k} is required (${spec.description}; e.g. ${spec.secret ? '<secret>' : spec.example})`);
       continue;
     }
+    // Every value ends up in a one-line slot somewhere (an env file, a unit, a ruleset): a line
+    // break there would add lines of the operator's choosing to a file the host trusts.
+    if (CONTROL.test(raw)) {
+      problems.push(`${where}: ${k} holds a line break or another control character, which no value may hold`);
+      continue;
+    }
     const bad = spec.check?.(raw);
-    if (bad) problems.push(`${where}: ${k} ${bad}`);
+    // A check may quote what it got; a secret's value is never quoted.
+    if (bad) problems.push(`${where}: ${k} ${spec.secret ? bad.split(raw).join('<secret>') : bad}`);
     if (spec.secret && e && isExposed(e.file)) exposed.add(e.file);
     values[k] = spec.secret ? new Secret(k, raw) : raw;
   }

@@ -36,15 +36,23 @@ export function readAsset(rel: string): string {
  */
 export function renderTemplate(text: string, vars: Record<string, string>, name = 'template'): string {
   const missing = new Set<string>();
-  const out = text.replace(/\{\{([A-Z0-9_]+)\}\}/g, (_m, k: string) => {
+  const multiLine = new Set<string>();
+  const out = text.replace(/\{\{([A-Z0-9_]+)\}\}/g, (m, k: string, at: number) => {
     const v = vars[k];
     if (v === undefined) {
       missing.add(k);
       return '';
     }
+    // Only a placeholder alone on its line may take several lines (a block of lines built by
+    // the runbook itself); anywhere else a line break or control character would add lines.
+    const start = text.lastIndexOf('\n', at) + 1;
+    const end = text.indexOf('\n', at);
+    const alone = text.slice(start, end === -1 ? undefined : end).trim() === m;
+    if (alone ? /[\u0000-\u0008\u000b-\u001f\u007f]/.test(v) : /[\u0000-\u001f\u007f]/.test(v)) multiLine.add(k);
     return v;
   });
   if (missing.size) throw new RunbookError('config', `${name} needs ${[...missing].join(', ')} but no value was given`);
+  if (multiLine.size) throw new RunbookError('config', `${name}: the value of ${[...multiLine].join(', ')} holds a line break or a control character where the file takes one line`, { hint: 'remove it from the variable' });
   return out;
 }
 

@@ -119,3 +119,13 @@ describe('the validators reject a broken asset of each kind', () => {
     expect(r.output).toMatch(/SC2045|SC2086|SC2002/);
   });
 });
+
+describe('template slots', () => {
+  it('a one-line slot refuses a line break or control character; a slot alone on its line takes lines', async () => {
+    const { renderTemplate } = await import('../../lib/core/assets.ts');
+    expect(() => renderTemplate('LISTEN={{L}}\n', { L: '[::]:2113\nEVENTFOLD_DATA=/var/tmp/x' })).toThrow(/L holds a line break/);
+    expect(() => renderTemplate('LISTEN={{L}}\n', { L: 'a\tb' })).toThrow(/control character/);
+    expect(renderTemplate('a\n\t{{BLOCK}}\nb\n', { BLOCK: 'x=1\ny=2' })).toBe('a\n\tx=1\ny=2\nb\n');
+    expect(() => renderTemplate('{{BLOCK}}\n', { BLOCK: 'x\ry' })).toThrow(/control character/);
+  });
+});

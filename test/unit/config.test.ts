@@ -70,3 +70,37 @@ describe('config from env files', () => {
     expect(fail([join(dir, 'nope.env')]).message).toMatch(/cannot read .*nope\.env: no such file/);
   });
 });
+
+describe('values that could leak or inject', () => {
+  it('a malformed line names file, line and variable, never its value', () => {
+    const e = fail([file('leak.env', 'BUCKET=b1\nJWT_SECRET CANARY-abc123-CANARY\n')]);
+    expect(e.message).toContain('leak.env:2');
+    expect(e.message).toContain('JWT_SECRET');
+    expect(e.message).not.toContain('CANARY');
+    expect(e.hint).not.toContain('CANARY');
+  });
+
+  it('a check that quotes its value never quotes a secret', () => {
+    const s = defineConfig({ TOKEN: { description: 't', example: 'x', secret: true, check: (v) => `must be hex, got "${v}"` } }, (v) => v);
+    const e = runbookErrorOf(() => loadConfig(s, [file('tok.env', 'TOKEN=CANARY-zz\n')]));
+    expect(e.message).toContain('TOKEN must be hex');
+    expect(e.message).not.toContain('CANARY');
+  });
+
+  it.each([
+    ['a newline', 'BUCKET="b1\\nAPP_CIDR=0.0.0.0/0"'],
+    ['a carriage return', 'BUCKET="b1\\rx"'],
+    ['a tab', "BUCKET='b1\tx'"],
+    ['an escape', 'BUCKET=b1\u001b[2J'],
+  ])('a value holding %s is refused at config time (exit 3)', (_what, line) => {
+    const e = fail([file('inject.env', `${line}\nAPP_CIDR=10.0.1.0/24\n`)]);
+    expect(e.exitCode).toBe(3);
+    expect(e.message).toContain('inject.env:1: BUCKET holds a line break or another control character');
+  });
+
+  it('a secret holding a newline is refused too, without its value', () => {
+    const e = fail([file('secret-nl.env', 'BUCKET=b\nAPP_CIDR=10.0.1.0/24\nJWT_SECRET="CANARY\\nEVENTFOLD_DATA=/tmp"\n')]);
+    expect(e.message).toContain('JWT_SECRET holds a line break');
+    expect(e.message).not.toContain('CANARY');
+  });
+});
