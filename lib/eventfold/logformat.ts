@@ -119,40 +119,40 @@ function decodeRecordBody(b: Buffer, s: number, bodyLen: number): EventRecord | 
   return { globalPosition, recordedAt, streamId, streamVersion, eventId, eventType, metadata, payload };
 }
 
-/** Parses and verifies the batch starting at `off`; `short` means more bytes are needed. */
-export function parseBatch(b: Buffer, off: number, keepRecords = false): BatchParse {
+/** Parses and verifies the batch starting at `off`; `short` means more bytes are needed. `base`: the file offset of b[0], for messages. */
+export function parseBatch(b: Buffer, off: number, keepRecords = false, base = 0): BatchParse {
   if (b.length - off < BATCH_HEADER_LEN) return { ok: false, short: true, reason: 'short batch header' };
-  if (b.toString('latin1', off, off + 4) !== BATCH_MAGIC) return { ok: false, short: false, reason: `bad batch magic at offset ${off}` };
+  if (b.toString('latin1', off, off + 4) !== BATCH_MAGIC) return { ok: false, short: false, reason: `bad batch magic at offset ${base + off}` };
   const count = b.readUInt32LE(off + 4);
   const first = b.readBigUInt64LE(off + 8);
-  if (count === 0) return { ok: false, short: false, reason: `empty batch at offset ${off}` };
+  if (count === 0) return { ok: false, short: false, reason: `empty batch at offset ${base + off}` };
   let o = off + BATCH_HEADER_LEN;
   const records: EventRecord[] = [];
   let last = first;
   for (let i = 0; i < count; i++) {
     if (b.length - o < 4) return { ok: false, short: true, reason: 'short record' };
     const bodyLen = b.readUInt32LE(o);
-    if (bodyLen < RECORD_FIXED_LEN || bodyLen > MAX_RECORD_LEN) return { ok: false, short: false, reason: `bad record length ${bodyLen} at offset ${o}` };
+    if (bodyLen < RECORD_FIXED_LEN || bodyLen > MAX_RECORD_LEN) return { ok: false, short: false, reason: `bad record length ${bodyLen} at offset ${base + o}` };
     if (b.length - o - 4 < bodyLen) return { ok: false, short: true, reason: 'short record' };
     let position: bigint;
     if (keepRecords) {
       const rec = decodeRecordBody(b, o + 4, bodyLen);
-      if (typeof rec === 'string') return { ok: false, short: false, reason: `${rec} at offset ${o}` };
+      if (typeof rec === 'string') return { ok: false, short: false, reason: `${rec} at offset ${base + o}` };
       records.push(rec);
       position = rec.globalPosition;
     } else {
       // Scanning only: the record CRC and its position are all that matter.
       const s = o + 4;
-      if (crc32(b.subarray(s, s + bodyLen - 4)) !== b.readUInt32LE(s + bodyLen - 4)) return { ok: false, short: false, reason: `record CRC mismatch at offset ${o}` };
+      if (crc32(b.subarray(s, s + bodyLen - 4)) !== b.readUInt32LE(s + bodyLen - 4)) return { ok: false, short: false, reason: `record CRC mismatch at offset ${base + o}` };
       position = b.readBigUInt64LE(s);
     }
-    if (position !== first + BigInt(i)) return { ok: false, short: false, reason: `record at offset ${o} has position ${position}, want ${first + BigInt(i)}` };
+    if (position !== first + BigInt(i)) return { ok: false, short: false, reason: `record at offset ${base + o} has position ${position}, want ${first + BigInt(i)}` };
     last = position;
     o += 4 + bodyLen;
   }
   if (b.length - o < FOOTER_LEN) return { ok: false, short: true, reason: 'short batch footer' };
-  if (b.toString('latin1', o, o + 4) !== FOOTER_MAGIC) return { ok: false, short: false, reason: `bad batch footer at offset ${o}` };
-  if (crc32(b.subarray(off, o)) !== b.readUInt32LE(o + 4)) return { ok: false, short: false, reason: `batch CRC mismatch at offset ${off}` };
+  if (b.toString('latin1', o, o + 4) !== FOOTER_MAGIC) return { ok: false, short: false, reason: `bad batch footer at offset ${base + o}` };
+  if (crc32(b.subarray(off, o)) !== b.readUInt32LE(o + 4)) return { ok: false, short: false, reason: `batch CRC mismatch at offset ${base + off}` };
   return { ok: true, end: o + FOOTER_LEN, count, first, last, records: keepRecords ? records : undefined };
 }
 
@@ -215,7 +215,7 @@ async function* walkFile(fh: FileHandle, start: number, size: number, chunk: num
   let off = 0;
   for (;;) {
     if (bufStart + off >= size) return void (yield { failed: null, offset: bufStart + off });
-    const p = parseBatch(buf, off, keep);
+    const p = parseBatch(buf, off, keep, bufStart);
     if (p.ok) {
       yield { batch: p, offset: bufStart + off, end: bufStart + p.end };
       off = p.end;
