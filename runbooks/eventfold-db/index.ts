@@ -2,11 +2,11 @@ import type { Runbook } from '../../lib/engine/types.ts';
 import { readAsset, renderAsset, renderUserData } from '../../lib/core/assets.ts';
 import { exampleValues } from '../../lib/config/schema.ts';
 import { bootstrapConfig, bootstrapVars } from './bootstrap.ts';
-import { eventfoldConfig, type EventfoldConfig } from './config.ts';
+import { DATA, eventfoldConfig, type EventfoldConfig } from './config.ts';
 import { installSteps, releaseStep, rollbackStep, serverEnv } from './deploy.ts';
 import { backupEnv, backupSteps, firewallRules, firewallSteps, restoreSteps, smokeSteps } from './operations.ts';
 import { tlsCleanupStep } from './tls.ts';
-import { volumeSteps } from './volume.ts';
+import { volumeSteps } from '../../lib/steps/volume.ts';
 
 const SEED = 'eventfold-db-oci-arm-prd016.md';
 
@@ -48,7 +48,7 @@ export const bringUp: Runbook<EventfoldConfig> = {
   summary: 'Takes a base host to a running, firewalled, backed-up EventfoldDB: the block volume as ext4 at /data (never reformatting one with data), the eventfold user, the hardened unit, a release deployed behind a health gate that rolls itself back, nftables for 2113/9090, and the incremental backup timer.',
   deviations: DEVIATIONS,
   config: eventfoldConfig,
-  steps: () => [...volumeSteps(), ...installSteps(), releaseStep(), tlsCleanupStep(), ...firewallSteps(), ...backupSteps()],
+  steps: () => [...volumeSteps<EventfoldConfig>({ prefix: 'volume', mountPoint: DATA, label: 'eventfold-data', deviceVar: 'DATA_DEVICE', device: (c) => c.device }), ...installSteps(), releaseStep(), tlsCleanupStep(), ...firewallSteps(), ...backupSteps()],
   cloudInit: { template: 'cloud-init/eventfold-db.yaml', config: bootstrapConfig, vars: bootstrapVars },
   cloudInitDoc: [
     'With no terminal and nobody watching: the admin account is created first (so the operator can always log in), then `runbook-bootstrap` fetches the runbook bundle (`npm run build` makes `dist/runbook-bundle.tar.gz`, reproducibly) from `RUNBOOK_BUNDLE_BUCKET` with the instance\'s own identity (`OCI_CLI_AUTH`, normally `instance_principal`), refuses it unless it matches `RUNBOOK_BUNDLE_SHA256`, and runs `base-host` then `eventfold-db` on the host with `--yes`. The release comes from `RELEASE_BUCKET`/`RELEASE_OBJECT`, checked against `RELEASE_SHA256`.',
