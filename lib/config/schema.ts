@@ -1,3 +1,4 @@
+import { parseCidr } from '../core/cidr.ts';
 import { RunbookError } from '../core/errors.ts';
 import { Secret } from '../core/secret.ts';
 import { type EnvEntry, isExposed, readEnvFile } from './env-file.ts';
@@ -90,10 +91,13 @@ function suggest(k: string, known: string[]): string {
 export const checks = {
   int: (min: number, max: number) => (v: string) => (/^\d+$/.test(v) && +v >= min && +v <= max ? null : `must be a whole number from ${min} to ${max}, got "${v}"`),
   cidrList: (v: string) => {
-    const bad = splitList(v).filter((c) => !isCidr(c));
-    return splitList(v).length === 0 ? 'must list at least one CIDR' : bad.length ? `has invalid CIDR ${bad.map((b) => `"${b}"`).join(', ')}` : null;
+    const bad = splitList(v).map(parseCidr).filter((c): c is string => typeof c === 'string');
+    return splitList(v).length === 0 ? 'must list at least one CIDR' : bad.length ? `has ${bad.join(', ')}` : null;
   },
-  cidr: (v: string) => (isCidr(v) ? null : `must be a CIDR such as 10.0.1.0/24, got "${v}"`),
+  cidr: (v: string) => {
+    const c = parseCidr(v);
+    return typeof c === 'string' ? `must be a CIDR such as 10.0.1.0/24: ${c}` : null;
+  },
   name: (v: string) => (/^[a-z_][a-z0-9_-]{0,31}$/.test(v) ? null : `must be a Unix user name, got "${v}"`),
   sshKeys: (v: string) => (splitList(v, /\s*;\s*/).every((k) => /^(ssh-(ed25519|rsa)|ecdsa-sha2-nistp\d+|sk-\S+) [A-Za-z0-9+/=]+( .*)?$/.test(k)) ? null : 'must be one or more OpenSSH public keys separated by ";"'),
   oneOf: (...vals: string[]) => (v: string) => (vals.includes(v) ? null : `must be one of ${vals.join(', ')}, got "${v}"`),
@@ -107,12 +111,7 @@ export function splitList(v: string, sep: RegExp = /[\s,]+/): string[] {
   return v.split(sep).map((s) => s.trim()).filter(Boolean);
 }
 
-export function isCidr(c: string): boolean {
-  const m4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(c);
-  if (m4) return m4.slice(1, 5).every((o) => +o <= 255) && +(m4[5] ?? 99) <= 32;
-  const m6 = /^([0-9a-fA-F:]+)\/(\d{1,3})$/.exec(c);
-  return Boolean(m6 && m6[1]?.includes(':') && +(m6[2] ?? 999) <= 128);
-}
+export const isCidr = (c: string): boolean => typeof parseCidr(c) !== 'string';
 
 /** A plain (non-secret) value; a secret asked for as plain text is a programming error. */
 export const str = (v: Values, k: string): string => {

@@ -1,7 +1,7 @@
 import { createTwoFilesPatch } from 'diff';
 import type { Cmd } from '../core/cmd.ts';
 import { read } from '../core/cmd.ts';
-import type { CmdResult, DryRunListener, Executor } from './types.ts';
+import type { CmdResult, DryRunListener, Executor, SshConnection } from './types.ts';
 
 /**
  * Dry-run belongs to the executor, not to each step: read-only commands still run on the real
@@ -40,6 +40,10 @@ export class DryRunExecutor implements Executor {
     const cur = await this.#inner.probe(read(['cat', '--', file.path]));
     const exists = cur.exitCode === 0;
     return createTwoFilesPatch(exists ? file.path : '/dev/null', file.path, exists ? cur.stdout : '', cmd.stdin, '', '', { context: 2 });
+  }
+
+  connection(): Promise<SshConnection | null> {
+    return this.#inner.connection?.() ?? Promise.resolve(null);
   }
 
   freshConnection(): Promise<boolean> {

@@ -8,7 +8,7 @@ import { RunbookError } from '../core/errors.ts';
 import { shJoin, shQuote } from '../core/quote.ts';
 import { redact } from '../core/secret.ts';
 import { DEFAULT_TIMEOUT_MS, commandFailed, isOk, spawnArgv } from './process.ts';
-import type { CmdResult, Executor } from './types.ts';
+import type { CmdResult, Executor, SshConnection } from './types.ts';
 
 export interface SshTarget {
   user: string;
@@ -37,6 +37,13 @@ export function parseSshUrl(url: string): SshTarget {
   const port = portS ? Number(portS) : 22;
   if (port < 1 || port > 65535) throw usage(`has port ${port} outside 1-65535`);
   return { user: user ?? process.env.USER ?? 'root', host, port };
+}
+
+/** `$SSH_CONNECTION` ("client-address client-port server-address server-port"), or null. */
+export function parseSshConnection(s: string): SshConnection | null {
+  const m = /^(\S+) (\d{1,5}) (\S+) (\d{1,5})$/.exec(s.trim());
+  if (!m?.[1] || !m[3] || isIP(m[1]) === 0 || isIP(m[3]) === 0) return null;
+  return { clientAddr: m[1], clientPort: Number(m[2]), serverAddr: m[3], serverPort: Number(m[4]) };
 }
 
 // What a POSIX shell prints for the probe; fish, csh and friends print something else.
@@ -147,6 +154,14 @@ export class SshExecutor implements Executor {
     const r = await this.probe(cmd);
     if (!isOk(cmd, r.exitCode)) throw commandFailed(this.host, cmd, r);
     return r;
+  }
+
+  async connection(): Promise<SshConnection | null> {
+    await this.#ensureProbed();
+    // Through the control master, so it is the very connection this run uses; no sudo (it resets the environment).
+    const r = await spawnArgv('ssh', [...this.sshArgs(), 'printf %s "$SSH_CONNECTION"'], { argv: [], write: false, timeoutMs: 30_000 });
+    this.#check255(r, 'reading SSH_CONNECTION');
+    return parseSshConnection(r.stdout);
   }
 
   async freshConnection(): Promise<boolean> {

@@ -17,6 +17,8 @@ export interface Executor {
   run(cmd: Cmd): Promise<CmdResult>;
   /** Like run, but returns a non-zero exit code instead of throwing (for checks). */
   probe(cmd: Cmd): Promise<CmdResult>;
+  /** Over SSH: this run's own connection as the host sees it (from the session's $SSH_CONNECTION). */
+  connection?(): Promise<SshConnection | null>;
   /** Over SSH: whether a brand-new connection (no reuse) still gets in; used after firewall changes. */
   freshConnection?(): Promise<boolean>;
   close(): Promise<void>;
@@ -24,3 +26,11 @@ export interface Executor {
 
 /** Told of every write dry-run did not run; `detail` is a diff for file writes. */
 export type DryRunListener = (cmd: Cmd, detail?: string) => void;
+
+/** Both ends of an SSH connection, as sshd reports them in $SSH_CONNECTION. */
+export interface SshConnection {
+  clientAddr: string;
+  clientPort: number;
+  serverAddr: string;
+  serverPort: number;
+}

@@ -2,9 +2,9 @@ import { read, write } from '../core/cmd.ts';
 import { readAsset } from '../core/assets.ts';
 import { RunbookError } from '../core/errors.ts';
 import { ensureFile, fileDrift, fileState } from '../exec/files.ts';
-import type { Executor } from '../exec/types.ts';
+import type { Executor, SshConnection } from '../exec/types.ts';
 import type { Step } from '../engine/types.ts';
-import { cidrContains } from './cidr.ts';
+import { cidrContains } from '../core/cidr.ts';
 
 const CONF = '/etc/nftables.conf';
 const DIR = '/etc/nftables.d';
@@ -24,7 +24,6 @@ export const nftCmds = {
   disarmDeadman: () => write(['systemctl', 'stop', `${DEADMAN}.timer`], { okCodes: [0, 5] }),
   enabled: () => read(['systemctl', 'is-enabled', 'nftables.service'], { okCodes: [0, 1] }),
   enable: () => write(['systemctl', 'enable', 'nftables.service']),
-  sshPeers: (port: number) => read(['ss', '-Htn', 'state', 'established', `( sport = :${port} )`]),
 };
 
 /** The head of nftables.conf without its include: the candidate is the head plus every file inlined. */
@@ -73,13 +72,8 @@ export function nftablesStep<C>(o: { id: string; title: string; doc: string; des
       const remote = exec.host !== 'local';
       if (remote && o.ssh) {
         const { port, cidrs } = o.ssh(config);
-        const peers = (await exec.run(nftCmds.sshPeers(port))).stdout.split('\n').map(peerAddress).filter((p): p is string => Boolean(p));
-        if (peers.length && !peers.some((p) => cidrs.some((c) => cidrContains(c, p)))) {
-          throw new RunbookError('precondition', `the new rules admit SSH only from ${cidrs.join(', ')}, but this session comes from ${[...new Set(peers)].join(', ')}: applying them would lock you out`, {
-            host: exec.host,
-            hint: 'add your address to OPERATOR_CIDRS and re-run',
-          });
-        }
+        const refused = lockout(await exec.connection?.() ?? null, port, cidrs);
+        if (refused) throw new RunbookError('precondition', `${refused}: applying them would lock you out`, { host: exec.host, hint: 'add your address to OPERATOR_CIDRS (or connect on SSH_PORT) and re-run' });
       }
       const old = await exec.run(nftCmds.table());
       await ensureFile(exec, { path: ROLLBACK, content: `${head(conf.content)}\n${old.exitCode === 0 ? old.stdout : ''}`, mode: '0600' });
@@ -105,12 +99,13 @@ export function nftablesStep<C>(o: { id: string; title: string; doc: string; des
   };
 }
 
-/** The peer address in one line of `ss -Htn` output ("0 0 10.0.0.5:22 10.0.2.2:51234"). */
-export function peerAddress(line: string): string | null {
-  const cols = line.trim().split(/\s+/);
-  const peer = cols[cols.length - 1];
-  if (!peer || cols.length < 4) return null;
-  const m = /^\[?([0-9a-fA-F:.]+?)\]?:\d+$/.exec(peer);
-  if (!m?.[1]) return null;
-  return m[1].replace(/^::ffff:/, '');
+/**
+ * Why the new rules (SSH on `port` from `cidrs` only) would not admit a fresh connection made the
+ * way this run is connected, or null when they would. Unknown connection: refused, not assumed.
+ */
+export function lockout(conn: SshConnection | null, port: number, cidrs: string[]): string | null {
+  if (!conn) return 'cannot tell this run\'s own SSH connection ($SSH_CONNECTION is empty on the host)';
+  if (conn.serverPort !== port) return `this run is connected to port ${conn.serverPort}, but the new rules admit SSH only on port ${port}`;
+  if (!cidrs.some((c) => cidrContains(c, conn.clientAddr))) return `the new rules admit SSH only from ${cidrs.join(', ')}, but this run connects from ${conn.clientAddr}`;
+  return null;
 }

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { fileCmds } from '../../lib/exec/files.ts';
-import { SshExecutor, parseSshUrl } from '../../lib/exec/ssh.ts';
-import { nftCmds, peerAddress } from '../../lib/steps/nftables.ts';
+import { SshExecutor, parseSshConnection, parseSshUrl } from '../../lib/exec/ssh.ts';
+import { lockout, nftCmds } from '../../lib/steps/nftables.ts';
 import { lockCmds } from '../../lib/engine/host-state.ts';
-import { cidrContains } from '../../lib/steps/cidr.ts';
+import { cidrContains } from '../../lib/core/cidr.ts';
 import { fstabHasSwap } from '../../runbooks/base-host/swap.ts';
 import { keyBody } from '../../runbooks/base-host/admin-user.ts';
 import { read } from '../../lib/core/cmd.ts';
@@ -25,7 +25,6 @@ describe('command builders produce exact argv', () => {
     expect(nftCmds.checkStdin('table inet t {}')).toMatchObject({ argv: ['nft', '-c', '-f', '/dev/stdin'], write: false, stdin: 'table inet t {}' });
     expect(nftCmds.load()).toMatchObject({ argv: ['nft', '-f', '/etc/nftables.conf'], write: true });
     expect(nftCmds.armDeadman().argv).toEqual(['systemd-run', '--unit=runbook-nft-rollback', '--on-active=120', '--timer-property=AccuracySec=1s', 'nft', '-f', '/var/lib/runbook/nftables.rollback']);
-    expect(nftCmds.sshPeers(22).argv).toEqual(['ss', '-Htn', 'state', 'established', '( sport = :22 )']);
   });
 
   it('the lock is an atomic mkdir; the audit log is appended through tee -a', () => {
@@ -58,11 +57,18 @@ describe('command builders produce exact argv', () => {
 });
 
 describe('fact parsers', () => {
-  it('peerAddress reads ss output', () => {
-    expect(peerAddress('0      0      10.0.2.15:22      10.0.2.2:40222')).toBe('10.0.2.2');
-    expect(peerAddress('0 0 [::ffff:10.0.2.15]:22 [::ffff:10.0.2.2]:5000')).toBe('10.0.2.2');
-    expect(peerAddress('0 0 [2001:db8::1]:22 [2001:db8::2]:5000')).toBe('2001:db8::2');
-    expect(peerAddress('')).toBeNull();
+  it('parseSshConnection reads $SSH_CONNECTION; lockout checks this connection, address and port', () => {
+    const conn = parseSshConnection('10.0.2.2 40222 10.0.2.15 22\n');
+    expect(conn).toEqual({ clientAddr: '10.0.2.2', clientPort: 40222, serverAddr: '10.0.2.15', serverPort: 22 });
+    expect(parseSshConnection('2001:db8::2 5000 2001:db8::1 2222')).toMatchObject({ clientAddr: '2001:db8::2', serverPort: 2222 });
+    expect(parseSshConnection('')).toBeNull();
+    expect(parseSshConnection('x y z w')).toBeNull();
+    expect(lockout(conn, 22, ['10.0.2.0/24'])).toBeNull();
+    expect(lockout(conn, 22, ['192.0.2.0/24'])).toMatch(/only from 192.0.2.0\/24, but this run connects from 10.0.2.2/);
+    // Another admitted session on SSH_PORT does not make this one safe: the port this run uses counts.
+    expect(lockout(conn, 2222, ['10.0.2.0/24'])).toMatch(/connected to port 22, but the new rules admit SSH only on port 2222/);
+    expect(lockout(null, 22, ['0.0.0.0/0'])).toMatch(/cannot tell/);
+    expect(lockout(parseSshConnection('::ffff:10.0.2.2 1 ::ffff:10.0.2.15 22'), 22, ['10.0.2.2/32'])).toBeNull();
   });
 
   it('cidrContains', () => {
