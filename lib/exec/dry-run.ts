@@ -1,6 +1,8 @@
 import { createTwoFilesPatch } from 'diff';
 import type { Cmd } from '../core/cmd.ts';
 import { read } from '../core/cmd.ts';
+import { isSecret } from '../core/secret.ts';
+import { maskSecretText } from './masked.ts';
 import type { CmdResult, DryRunListener, Executor, SshConnection } from './types.ts';
 
 /**
@@ -34,12 +36,18 @@ export class DryRunExecutor implements Executor {
     return this.#inner.run(cmd);
   }
 
-  /** A unified diff of the host's current file against what the write would put there. */
+  /**
+   * A unified diff of the host's current file against what the write would put there. A file
+   * that can hold a secret is diffed with its values masked on both sides, whatever this run's
+   * config holds: the host's copy may hold a secret this run does not know.
+   */
   async #diff(cmd: Cmd, file: { path: string; secret?: boolean }): Promise<string> {
-    if (file.secret || typeof cmd.stdin !== 'string') return `(${file.path}: contents not shown)`;
+    const next = isSecret(cmd.stdin) ? cmd.stdin.reveal() : cmd.stdin;
+    if (typeof next !== 'string') return `(${file.path}: contents not shown)`;
     const cur = await this.#inner.probe(read(['cat', '--', file.path]));
     const exists = cur.exitCode === 0;
-    return createTwoFilesPatch(exists ? file.path : '/dev/null', file.path, exists ? cur.stdout : '', cmd.stdin, '', '', { context: 2 });
+    const show = file.secret ? maskSecretText : (t: string) => t;
+    return createTwoFilesPatch(exists ? file.path : '/dev/null', file.path, exists ? show(cur.stdout) : '', show(next), '', '', { context: 2 });
   }
 
   connection(): Promise<SshConnection | null> {

@@ -2,6 +2,7 @@ import { describeCmd, read, write } from '../core/cmd.ts';
 import type { FileSpec } from '../exec/files.ts';
 import { ensureFile, fileCmds, fileDrift, fileState } from '../exec/files.ts';
 import { RunbookError, asRunbookError } from '../core/errors.ts';
+import { envKeysSet } from '../exec/masked.ts';
 import type { CheckResult, Step } from '../engine/types.ts';
 
 /** Step: these Debian packages are installed (installs only the missing ones). */
@@ -43,6 +44,11 @@ export function filesStep<C>(o: {
    * prove healthy afterwards, or the previous files go back and `after` runs again with them.
    */
   restartProof?: { service: string; healthy: (exec: import('../exec/types.ts').Executor) => Promise<void> };
+  /**
+   * Secret variables an env-style file on the host may set (`KEY=value`): a run whose new file
+   * no longer sets one the host's copy has is refused unless `dropAllowed` says the operator chose it.
+   */
+  keepSecrets?: { path: string; keys: string[]; dropAllowed: (c: C) => boolean; hint: string };
 }): Step<C> {
   const drift = async (exec: import('../exec/types.ts').Executor, files: FileSpec[]) => {
     const out: string[] = [];
@@ -57,6 +63,7 @@ export function filesStep<C>(o: {
     title: o.title,
     doc: o.doc,
     async check({ exec, config }): Promise<CheckResult> {
+      if (o.keepSecrets) await refuseSecretDrop(exec, o.keepSecrets, o.files(config), config);
       const d = await drift(exec, o.files(config));
       return d.length ? { done: false, reason: d.join('; ') } : { done: true, reason: 'files match' };
     },
@@ -68,11 +75,16 @@ export function filesStep<C>(o: {
         previous.set(f.path, cur.exitCode === 0 ? cur.stdout : null);
       }
       const proof = o.restartProof;
-      const wasActive = proof && !exec.dryRun ? (await exec.run(read(['systemctl', 'is-active', proof.service], { okCodes: [0, 3, 4] }))).stdout.trim() === 'active' : false;
+      const wasActive = proof ? await isActive(exec, proof.service) : false;
       for (const f of files) await ensureFile(exec, f);
       if (exec.dryRun) {
         // The validator reads the installed files, which a dry run did not write.
         for (const v of o.validate?.(config, files) ?? []) log(`then validates with: ${describeCmd(v)}`);
+        // What runs after the write is part of the plan: a restart of a database is not "2 writes".
+        for (const a of o.after?.(config) ?? []) {
+          for (const svc of restartedBy(a)) log(`${svc} ${(await isActive(exec, svc)) ? 'is running: this change restarts it' : 'is not running: nothing restarts'}`);
+          await exec.run(a);
+        }
         return;
       }
       // Put the last good files back, so a service never keeps a config that was refused.
@@ -105,4 +117,23 @@ export function filesStep<C>(o: {
       }
     },
   };
+}
+
+const isActive = async (exec: import('../exec/types.ts').Executor, service: string) =>
+  (await exec.run(read(['systemctl', 'is-active', service], { okCodes: [0, 3, 4] }))).stdout.trim() === 'active';
+
+/** The services a command restarts (`systemctl restart|try-restart|reload-or-restart UNIT...`). */
+export function restartedBy(cmd: import('../core/cmd.ts').Cmd): string[] {
+  const [bin, verb, ...units] = cmd.argv;
+  return bin === 'systemctl' && ['restart', 'try-restart', 'reload-or-restart', 'try-reload-or-restart'].includes(verb ?? '') ? units.filter((u) => !u.startsWith('-')) : [];
+}
+
+async function refuseSecretDrop<C>(exec: import('../exec/types.ts').Executor, k: NonNullable<Parameters<typeof filesStep<C>>[0]['keepSecrets']>, files: FileSpec[], c: C): Promise<void> {
+  const next = files.find((f) => f.path === k.path);
+  const cur = await exec.run(fileCmds.cat(k.path));
+  if (!next || cur.exitCode !== 0 || k.dropAllowed(c)) return;
+  const had = envKeysSet(cur.stdout);
+  const keeps = envKeysSet(next.content);
+  const dropped = k.keys.filter((key) => had.has(key) && !keeps.has(key));
+  if (dropped.length) throw new RunbookError('precondition', `${k.path} on the host sets ${dropped.join(', ')}, which this run's config does not: writing it would remove the secret`, { host: exec.host, hint: k.hint });
 }

@@ -80,7 +80,8 @@ export function nftablesStep<C>(o: { id: string; title: string; doc: string; des
       if (remote) {
         await exec.run(nftCmds.disarmDeadman());
         await exec.run(nftCmds.armDeadman());
-        log(`dead-man timer armed: the old rules come back in ${DEADMAN_SECONDS} s unless a new SSH connection succeeds`);
+        // Said only when it happened: a dry run prints the systemd-run it would start instead.
+        if (!exec.dryRun) log(`dead-man timer armed: the old rules come back in ${DEADMAN_SECONDS} s unless a new SSH connection succeeds`);
       }
       await ensureFile(exec, conf);
       await ensureFile(exec, file);

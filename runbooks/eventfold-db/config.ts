@@ -15,6 +15,8 @@ export interface EventfoldConfig {
   appCidrs: string[];
   monitoringCidrs: string[];
   jwtSecret?: Secret;
+  /** The operator chose to remove the host's JWT secret (bearer auth off). */
+  bearerAuthOff: boolean;
   bucket: string;
   prefix: string;
   retentionDays: number;
@@ -39,6 +41,12 @@ function tlsConfig(v: Values): EventfoldConfig['tls'] {
   return { certFile: cert, keyFile: key, trustFile: trust || cert, serverName: name };
 }
 
+function bearerAuthOff(v: Values): boolean {
+  const off = str(v, 'BEARER_AUTH_OFF') === 'yes';
+  if (off && v.EVENTFOLD_JWT_SECRET) throw new RunbookError('config', 'BEARER_AUTH_OFF=yes and EVENTFOLD_JWT_SECRET are both set', { hint: 'keep one: the secret turns bearer auth on, BEARER_AUTH_OFF=yes turns it off' });
+  return off;
+}
+
 /** One env file serves every EventfoldDB runbook (the PRD's single host). */
 export const eventfoldConfig = defineConfig<EventfoldConfig>(
   {
@@ -54,6 +62,7 @@ export const eventfoldConfig = defineConfig<EventfoldConfig>(
     APP_CIDRS: { description: 'application subnet(s) allowed to reach gRPC 2113', example: '10.0.1.0/24', check: checks.cidrList },
     MONITORING_CIDRS: { description: 'monitoring subnet(s) allowed to scrape metrics on 9090', example: '10.0.2.0/24', check: checks.cidrList },
     EVENTFOLD_JWT_SECRET: { description: 'HS256 secret for bearer auth on the EventStore service', example: 'change-me-to-64-random-characters-change-me-to-64-random-chars', optional: true, secret: true, check: (v) => (v.length >= 32 ? null : 'must be at least 32 characters') },
+    BEARER_AUTH_OFF: { description: 'set to "yes" to turn bearer auth off on a host that has it: without it, a run with no EVENTFOLD_JWT_SECRET refuses to remove the secret the host\'s server env file holds', example: 'no', default: 'no', check: checks.oneOf('yes', 'no') },
     BACKUP_BUCKET: { description: 'Object Storage bucket for backups', example: 'eventfold-backups', check: checks.bucket },
     BACKUP_PREFIX: { description: 'object name prefix for this host\'s backups', example: 'eventfold/prd016', check: (v) => (/^[\w.-]+(\/[\w.-]+)*$/.test(v) ? null : 'must be a path of simple names') },
     BACKUP_RETENTION_DAYS: { description: 'days a finished backup chain is kept', example: '14', default: '14', check: checks.int(1, 3650) },
@@ -80,6 +89,7 @@ export const eventfoldConfig = defineConfig<EventfoldConfig>(
     appCidrs: splitList(str(v, 'APP_CIDRS')),
     monitoringCidrs: splitList(str(v, 'MONITORING_CIDRS')),
     jwtSecret: v.EVENTFOLD_JWT_SECRET ? secret(v, 'EVENTFOLD_JWT_SECRET') : undefined,
+    bearerAuthOff: bearerAuthOff(v),
     bucket: str(v, 'BACKUP_BUCKET'),
     prefix: str(v, 'BACKUP_PREFIX'),
     retentionDays: Number(str(v, 'BACKUP_RETENTION_DAYS')),

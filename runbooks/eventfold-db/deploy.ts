@@ -113,11 +113,13 @@ export function installSteps(): Step<EventfoldConfig>[] {
     filesStep({
       id: 'install.config',
       title: `Server environment ${SERVER_ENV} (and TLS files when TLS is on)`,
-      doc: `The server reads its environment only at start, so a change here restarts a running server (\`systemctl try-restart\`; the release step then waits for health). With \`TLS_CERT_FILE\`/\`TLS_KEY_FILE\` the pair is checked first (a PEM certificate, its own key, not expired, valid for \`TLS_SERVER_NAME\`) and installed under \`${TLS_DIR}\`. When the server was running and does not come back healthy, the previous files go back and it is restarted with them.`,
+      doc: `A host whose env file sets \`EVENTFOLD_JWT_SECRET\` keeps it: a run without the secret is refused unless \`BEARER_AUTH_OFF=yes\` (the file's values are masked in dry-run diffs). The server reads its environment only at start, so a change here restarts a running server (\`systemctl try-restart\`; the release step then waits for health). With \`TLS_CERT_FILE\`/\`TLS_KEY_FILE\` the pair is checked first (a PEM certificate, its own key, not expired, valid for \`TLS_SERVER_NAME\`) and installed under \`${TLS_DIR}\`. When the server was running and does not come back healthy, the previous files go back and it is restarted with them.`,
       files: (c) => [
         ...(c.tls ? tlsFiles(c.tls) : []),
-        { path: SERVER_ENV, content: serverEnv(c), mode: '0640', owner: 'root', group: 'eventfold', secret: Boolean(c.jwtSecret) },
+        // Always secret: the host's copy may hold a JWT secret even when this run's config has none.
+        { path: SERVER_ENV, content: serverEnv(c), mode: '0640', owner: 'root', group: 'eventfold', secret: true },
       ],
+      keepSecrets: { path: SERVER_ENV, keys: ['EVENTFOLD_JWT_SECRET'], dropAllowed: (c) => c.bearerAuthOff, hint: 'set EVENTFOLD_JWT_SECRET in the env file to keep bearer auth, or BEARER_AUTH_OFF=yes to turn it off' },
       after: () => [restartIfRunning],
       restartProof: provenHealthy,
     }),

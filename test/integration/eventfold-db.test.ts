@@ -260,8 +260,12 @@ describe('EventfoldDB on an ARM64 VM', () => {
     expect(again.exitCode, explain(again)).toBe(0);
     expect(again.of('write-planned')).toEqual([]);
     [secure, noToken].forEach((c) => c.close());
+    // Leaving the secret out does not silently turn bearer auth off: that takes an explicit choice.
+    const dropped = await runOn(vm, 'eventfold-db', efEnv(v1, '1.0.0'), [], 'admin');
+    expect(dropped.exitCode, explain(dropped)).toBe(4);
+    expect(dropped.stdout + dropped.stderr).toMatch(/sets EVENTFOLD_JWT_SECRET, which this run's config does not/);
     // Back to plaintext: the server restarts without TLS, and only then is the old pair removed.
-    const off = await runOn(vm, 'eventfold-db', efEnv(v1, '1.0.0'), [], 'admin');
+    const off = await runOn(vm, 'eventfold-db', efEnv(v1, '1.0.0', { BEARER_AUTH_OFF: 'yes' }), [], 'admin');
     expect(off.exitCode, explain(off)).toBe(0);
     expect(off.of('step-changed').map((e) => e.id)).toEqual(['install.config', 'install.tls-off']);
     expect((await vm.ssh(['sudo', 'test', '-e', '/etc/eventfold-db/tls'])).exitCode).toBe(1);

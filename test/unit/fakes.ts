@@ -16,7 +16,7 @@ export function runbookErrorOf(f: () => unknown): RunbookError {
 
 /** An executor that answers from a table and records every command it was asked to run. */
 export class ScriptedExecutor implements Executor {
-  readonly host = 'scripted';
+  readonly host: string = 'scripted';
   readonly dryRun = false;
   readonly calls: Cmd[] = [];
   constructor(private readonly answer: (cmd: Cmd) => Partial<CmdResult> = () => ({})) {}
