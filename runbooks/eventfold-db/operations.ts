@@ -6,6 +6,7 @@ import type { Executor } from '../../lib/exec/types.ts';
 import type { Step } from '../../lib/engine/types.ts';
 import { filesStep } from '../../lib/steps/common.ts';
 import { nftablesStep } from '../../lib/steps/nftables.ts';
+import { type StagedMarker, markerPath, verifiedStaged, writeMarker } from '../../lib/steps/staged-file.ts';
 import { type EventfoldConfig, LOG, TOOLS } from './config.ts';
 import { healthCmd, waitHealthy } from './deploy.ts';
 
@@ -80,56 +81,82 @@ export function backupSteps(): Step<EventfoldConfig>[] {
   ];
 }
 
-/** Restore: verify everything first, then stop, keep the current log aside, swap, start, prove. */
+/**
+ * Restore: verify everything first, then stop, keep the current log aside, swap, start, prove.
+ * The swap may run in a later process (`--from restore.swap`), so it trusts only what the fetch
+ * left on the host: the staged log and its verification marker (SHA-256, size, events digest).
+ */
 export function restoreSteps(): Step<EventfoldConfig>[] {
   const staged = `${LOG}.restore`;
-  let expected = '';
-  let aside = '';
   return [
     {
       id: 'restore.fetch',
       title: 'Fetch and verify the newest backup (host untouched)',
-      doc: 'Downloads the newest manifest and every segment it lists, checks each size and SHA-256, rebuilds the log beside the live one and verifies every batch CRC and the last position. Any missing or corrupt object stops here, before the server is touched.',
+      doc: `Downloads the newest manifest and every segment it lists, checks each size and SHA-256, rebuilds the log beside the live one and verifies every batch CRC and the last position. Any missing or corrupt object stops here, before the server is touched. The verified log's SHA-256, size and events digest go into \`${markerPath(staged)}\`, which the swap checks the staged log against (also when resumed with \`--from restore.swap\`).`,
       async check() {
         return { done: false, reason: 'a restore always fetches' };
       },
       async apply({ exec, log }) {
-        await exec.run(write(['rm', '-f', staged]));
+        await exec.run(write(['rm', '-f', '--', staged, markerPath(staged)]));
         const r = await exec.run(write(['runuser', '-u', 'eventfold', '--', 'env', 'HOME=/var/lib/eventfold-backup', 'node', TOOLS, 'restore', '--config', '/etc/eventfold-db/backup.env', '--out', staged], { timeoutMs: 6 * 3600_000 }));
-        if (!exec.dryRun) log(r.stdout.trim());
+        if (exec.dryRun) return;
+        log(r.stdout.trim());
+        const v = await exec.run(read(['node', TOOLS, 'verify-log', staged], { timeoutMs: 60 * 60_000 }));
+        const digest = (JSON.parse(v.stdout) as { digest: string }).digest;
+        await writeMarker(exec, staged, manifestOf(r.stdout), { digest });
       },
       async verify({ exec }) {
-        const v = await exec.run(read(['node', TOOLS, 'verify-log', staged]));
-        expected = (JSON.parse(v.stdout) as { digest: string }).digest;
+        await verifiedStaged(exec, staged, 'restore.fetch');
       },
     },
     {
       id: 'restore.swap',
       title: 'Stop the server, keep the current log aside, put the restored log in place',
       destructive: 'stops EventfoldDB and replaces its live log (the current one is kept beside it, never deleted)',
+      doc: `Refuses, before stopping anything, unless \`${staged}\` is exactly the log \`restore.fetch\` verified (its marker's SHA-256 and size); then stops the server, moves the live log aside, puts the restored one in place, starts and proves ReadAll matches the verified events digest.`,
       async check() {
         return { done: false, reason: 'restore requested' };
       },
       async apply({ exec, log }) {
+        let m: StagedMarker | undefined;
+        try {
+          m = await verifiedStaged(exec, staged, 'restore.fetch');
+        } catch (err) {
+          // A dry run of the whole restore never fetched: say what a real run would check.
+          if (!exec.dryRun) throw err;
+          log(`a real run first checks ${staged} against ${markerPath(staged)}, written by restore.fetch`);
+        }
         await exec.run(write(['systemctl', 'stop', 'eventfold-db.service'], { timeoutMs: 90_000 }));
         const cur = await exec.run(read(['test', '-e', LOG], { okCodes: [0, 1] }));
+        let aside = '';
         if (cur.exitCode === 0) {
           aside = `${LOG}.before-restore-${new Date().toISOString().replace(/[:.]/g, '')}`;
           await exec.run(write(['mv', '-n', LOG, aside]));
-          log(`the previous log is kept at ${aside}`);
+          if (!exec.dryRun) log(`the previous log is kept at ${aside}`);
         }
         await exec.run(write(['mv', '-n', staged, LOG]));
+        await exec.run(write(['rm', '-f', '--', markerPath(staged)]));
         await exec.run(write(['chown', 'eventfold:eventfold', LOG]));
         await exec.run(write(['systemctl', 'start', 'eventfold-db.service'], { timeoutMs: 90_000 }));
-        if (!exec.dryRun) await waitHealthy(exec);
-      },
-      async verify({ exec }) {
+        if (exec.dryRun || !m) return;
+        await waitHealthy(exec);
         const r = await exec.run(read(['node', TOOLS, 'read-all', '--deadline', '10000']));
         const got = JSON.parse(r.stdout) as { digest: string; events: number };
-        if (got.digest !== expected) throw new RunbookError('stepFailed', `ReadAll after the restore does not match the backup (${got.events} events)`, { host: exec.host, hint: `the previous log is at ${aside || 'nowhere (there was none)'}` });
+        if (got.digest !== m.facts.digest) throw new RunbookError('stepFailed', `ReadAll after the restore does not match the backup (${got.events} events)`, { host: exec.host, hint: `the previous log is at ${aside || 'nowhere (there was none)'}` });
       },
+      // Proven inside apply, against the marker read from the host there.
+      async verify() {},
     },
   ];
+}
+
+/** The manifest object a restore came from, from the tool's JSON result (best effort: it is only recorded). */
+function manifestOf(stdout: string): string {
+  try {
+    return String((JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as { manifest?: unknown }).manifest ?? 'unknown');
+  } catch {
+    return 'unknown';
+  }
 }
 
 async function nrestarts(exec: Executor): Promise<number> {
