@@ -12,7 +12,12 @@ export function stdinOf(cmd: Cmd): string | Buffer | undefined {
   return isSecret(cmd.stdin) ? cmd.stdin.reveal() : cmd.stdin;
 }
 
-/** Spawns one process without a shell; stdin is always given (empty if none) so nothing waits on a TTY. */
+/**
+ * Spawns one process without a shell; stdin is always given (empty if none) so nothing waits on a
+ * TTY. Each child gets its own process group (`detached`): a terminal's Ctrl-C goes to the
+ * foreground group, and must reach only the runbook process, which finishes the current step and
+ * stops, never an ssh, apt-get or mkfs in the middle of a write. Timeouts still kill the child.
+ */
 export async function spawnArgv(file: string, args: readonly string[], cmd: Cmd, env?: NodeJS.ProcessEnv): Promise<CmdResult & { timedOut: boolean }> {
   const r = await execa(file, args, {
     input: stdinOf(cmd) ?? '',
@@ -23,6 +28,7 @@ export async function spawnArgv(file: string, args: readonly string[], cmd: Cmd,
     encoding: 'utf8',
     env,
     extendEnv: true,
+    detached: true,
   });
   if (r.failed && r.exitCode === undefined && !r.timedOut) {
     // spawn error: the program itself is missing or not executable
