@@ -106,6 +106,24 @@ setup() {
   done
 }
 
+@test "an invalid IPv6 CIDR, SSH open to everyone, or a line break in a value is a config error before anything runs (exit 3)" {
+  make_stubs
+  env_file="$(write_env)"
+  sed -i 's|^OPERATOR_CIDRS=.*|OPERATOR_CIDRS="198.51.100.0/24 2001:db8:::1/64"|' "$env_file"
+  PATH="${STUBS}:${PATH}" run --separate-stderr runbook run base-host --dry-run --env "$env_file"
+  assert_failure 3
+  [[ "$stderr" == *'OPERATOR_CIDRS has "2001:db8:::1/64" has an invalid address'* ]]
+  sed -i 's|^OPERATOR_CIDRS=.*|OPERATOR_CIDRS="0.0.0.0/1,128.0.0.0/1"|' "$env_file"
+  PATH="${STUBS}:${PATH}" run --separate-stderr runbook run base-host --dry-run --env "$env_file"
+  assert_failure 3
+  [[ "$stderr" == *'admits SSH from every IPv4 address'* ]]
+  sed -i 's|^OPERATOR_CIDRS=.*|OPERATOR_CIDRS=198.51.100.0/24|; s|^ADMIN_USER=.*|ADMIN_USER="opsadmin\nALL ALL=(ALL) NOPASSWD:ALL"|' "$env_file"
+  PATH="${STUBS}:${PATH}" run --separate-stderr runbook run base-host --dry-run --env "$env_file"
+  assert_failure 3
+  [[ "$stderr" == *'ADMIN_USER holds a line break or another control character'* ]]
+  [ ! -s "$CALLS" ]
+}
+
 @test "user-data renders the first-boot cloud-config with the same assets" {
   env_file="$(write_env)"
   run --separate-stderr runbook user-data base-host --env "$env_file"
