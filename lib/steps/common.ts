@@ -82,7 +82,10 @@ export function filesStep<C>(o: {
         for (const v of o.validate?.(config, files) ?? []) log(`then validates with: ${describeCmd(v)}`);
         // What runs after the write is part of the plan: a restart of a database is not "2 writes".
         for (const a of o.after?.(config) ?? []) {
-          for (const svc of restartedBy(a)) log(`${svc} ${(await isActive(exec, svc)) ? 'is running: this change restarts it' : 'is not running: nothing restarts'}`);
+          for (const { unit, onlyIfRunning } of restartedBy(a)) {
+            const running = await isActive(exec, unit);
+            log(`${unit} ${running ? 'is running: this change restarts it' : onlyIfRunning ? 'is not running: nothing restarts' : 'is not running: this change starts it'}`);
+          }
           await exec.run(a);
         }
         return;
@@ -122,10 +125,11 @@ export function filesStep<C>(o: {
 const isActive = async (exec: import('../exec/types.ts').Executor, service: string) =>
   (await exec.run(read(['systemctl', 'is-active', service], { okCodes: [0, 3, 4] }))).stdout.trim() === 'active';
 
-/** The services a command restarts (`systemctl restart|try-restart|reload-or-restart UNIT...`). */
-export function restartedBy(cmd: import('../core/cmd.ts').Cmd): string[] {
-  const [bin, verb, ...units] = cmd.argv;
-  return bin === 'systemctl' && ['restart', 'try-restart', 'reload-or-restart', 'try-reload-or-restart'].includes(verb ?? '') ? units.filter((u) => !u.startsWith('-')) : [];
+/** The services a command restarts (`systemctl [try-]restart|[try-]reload-or-restart UNIT...`); try- verbs leave a stopped one alone. */
+export function restartedBy(cmd: import('../core/cmd.ts').Cmd): { unit: string; onlyIfRunning: boolean }[] {
+  const [bin, verb = '', ...units] = cmd.argv;
+  if (bin !== 'systemctl' || !['restart', 'try-restart', 'reload-or-restart', 'try-reload-or-restart'].includes(verb)) return [];
+  return units.filter((u) => !u.startsWith('-')).map((unit) => ({ unit, onlyIfRunning: verb.startsWith('try-') }));
 }
 
 async function refuseSecretDrop<C>(exec: import('../exec/types.ts').Executor, k: NonNullable<Parameters<typeof filesStep<C>>[0]['keepSecrets']>, files: FileSpec[], c: C): Promise<void> {

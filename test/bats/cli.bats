@@ -70,8 +70,12 @@ setup() {
   assert_output --partial 'dry run: nothing will be changed'
   assert_output --partial 'would run useradd --create-home --shell /bin/bash --groups sudo,adm opsadmin'
   assert_output --partial '+++ /etc/nftables.d/10-base-host.nft'
+  # the commands run after writing are in the plan, and said to restart what they restart
+  assert_output --partial 'would run systemctl restart systemd-journald.service'
+  assert_output --partial 'would run systemctl reload ssh.service'
+  assert_output --partial 'systemd-journald.service is not running: this change starts it'
   # every recorded call is a read: nft only checks or lists, systemctl only asks
-  run grep -Ev '^(nft (-c|list) |systemctl is-enabled |swapon --show)' "$CALLS"
+  run grep -Ev '^(nft (-c|list) |systemctl (is-enabled|is-active) |swapon --show)' "$CALLS"
   assert_output ''
   grep -q '^nft -c -f /dev/stdin' "$CALLS"
 }
