@@ -16,4 +16,6 @@ if [ "${1:-}" = "--vm" ] && [ -f scripts/bench/vm.ts ]; then
   echo "== ARM64 VM snapshots"
   node --import tsx scripts/bench/vm-snapshot.ts
   node scripts/test-durations.mjs test/.tmp/results/vm.json "VM test file durations (the last npm test)"
+  echo "== Container images (BENCH_COLD=1 adds a build from nothing)"
+  node --import tsx scripts/bench/containers.ts
 fi

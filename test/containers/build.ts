@@ -37,7 +37,7 @@ export function folderLayer(dir: string): TarEntry[] {
 }
 
 function imagesKey(base: string): string {
-  const layerFiles = filesUnder(join(HERE, 'layers')).flatMap((f) => [f, readFileSync(join(HERE, 'layers', f))]);
+  const layerFiles = filesUnder(join(HERE, 'layers')).flatMap((f) => [`${f} ${statSync(join(HERE, 'layers', f)).mode & 0o111 ? 'x' : '-'}`, readFileSync(join(HERE, 'layers', f))]);
   const code = ['archive.ts', 'tar.ts', 'images.ts', 'build.ts'].map((f) => readFileSync(join(HERE, f)));
   return inputKey([base, ...code, ...layerFiles]);
 }
