@@ -38,9 +38,10 @@ export async function ensureBaseLayer(): Promise<{ path: string; sha256: string 
     const r = await $({
       quiet: true,
       nothrow: true,
-      timeout: '60m',
+      // Bounded, but far above a cold build on a loaded 2-core machine (about 60 min seen).
+      timeout: '180m',
       env: { ...process.env, SOURCE_DATE_EPOCH: String(SOURCE_DATE_EPOCH), TMPDIR: work },
-    })`mmdebstrap --quiet --arch=arm64 --variant=essential --mode=root --format=tar --include=${pkgs.join(',')} ${[
+    })`mmdebstrap --arch=arm64 --variant=essential --mode=root --format=tar --include=${pkgs.join(',')} ${[
       '--dpkgopt=path-exclude=/usr/share/man/*',
       '--dpkgopt=path-exclude=/usr/share/doc/*',
       '--dpkgopt=path-include=/usr/share/doc/*/copyright',
