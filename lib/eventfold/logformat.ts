@@ -169,6 +169,25 @@ export interface ScanResult {
   /** clean: the file ends on a batch boundary; torn: a trailing partial/corrupt batch (the server drops it); corrupt: fatal to the server. */
   tail: 'clean' | 'torn' | 'corrupt';
   problem?: string;
+  /**
+   * Set when the batch that failed is not the trailing one: whole, valid batches follow it, so
+   * it is damage, not an append in flight. A backup must stop loudly there (the server would
+   * drop everything after it, or refuse to start). `batch` counts from the scan's start (1 = the
+   * first batch read), `offset` is its file offset.
+   */
+  damaged?: { offset: number; batch: number; afterPosition: bigint | null; reason: string };
+}
+
+/** Only a torn tail (an append in flight, or garbage up to the end) is tolerated by a backup. */
+export function isHealthy(r: ScanResult): boolean {
+  return r.tail !== 'corrupt' && !r.damaged;
+}
+
+/** One line for the journal: where the damage is and what it is. */
+export function describeDamage(r: ScanResult, path: string): string {
+  const d = r.damaged;
+  if (!d) return `${path} is corrupt after file offset ${r.validEnd}: ${r.problem}`;
+  return `${path} has a damaged batch at file offset ${d.offset} (batch ${d.batch} of this scan, right after global position ${d.afterPosition ?? 'none'}): ${d.reason}; whole batches follow it, so it is not an append in flight`;
 }
 
 export interface ScanOptions {
@@ -271,6 +290,10 @@ function markCorrupt(res: ScanResult): void {
   res.problem = `${res.problem}, followed by valid batches`;
 }
 
+function markDamaged(res: ScanResult, reason: string): void {
+  res.damaged = { offset: res.validEnd, batch: res.batches + 1, afterPosition: res.lastGlobalPosition, reason };
+}
+
 function newResult(version: number, size: number, from: number): ScanResult {
   return { version, validEnd: from, fileSize: size, batches: 0, records: 0, firstGlobalPosition: null, lastGlobalPosition: null, tail: 'clean' };
 }
@@ -297,7 +320,11 @@ export async function scanLog(src: string | Buffer, o: ScanOptions = {}): Promis
     for await (const s of walkFile(fh, res.validEnd, size, o.chunkSize ?? 4 * 1024 * 1024, Boolean(o.onRecords))) {
       const next = addStep(res, s, o, st);
       if (next === 'more') continue;
-      if (next === 'ask' && (await laterValidBatch(fh, res.validEnd + 1, size))) markCorrupt(res);
+      // A batch that fails with bytes to spare (not merely short) is damage when whole batches follow.
+      if ('failed' in s && s.failed && !s.failed.short && (await laterValidBatch(fh, res.validEnd + 1, size))) {
+        markDamaged(res, s.failed.reason);
+        if (next === 'ask') markCorrupt(res);
+      }
       break;
     }
     return res;
@@ -314,7 +341,10 @@ export function scanBuffer(buf: Buffer, o: ScanOptions = {}): ScanResult {
   for (const s of walkBuffer(b, res.validEnd, Boolean(o.onRecords))) {
     const next = addStep(res, s, o, st);
     if (next === 'more') continue;
-    if (next === 'ask' && laterValidIn(b, res.validEnd + 1)) markCorrupt(res);
+    if ('failed' in s && s.failed && !s.failed.short && laterValidIn(b, res.validEnd + 1)) {
+      markDamaged(res, s.failed.reason);
+      if (next === 'ask') markCorrupt(res);
+    }
     break;
   }
   return res;
@@ -364,7 +394,7 @@ function laterValidIn(b: Buffer, from: number): boolean {
 }
 
 /** Whether a whole, valid batch starts anywhere at or after `from` (the server's fatal-corruption rule). */
-async function laterValidBatch(fh: FileHandle, from: number, size: number): Promise<boolean> {
+export async function laterValidBatch(fh: FileHandle, from: number, size: number): Promise<boolean> {
   // Windows overlap by the largest batch we expect to see whole (a batch that straddles a window
   // edge by more is found from the next window's start only if it begins there).
   const window = 8 * 1024 * 1024;

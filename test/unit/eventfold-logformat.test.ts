@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { crc32, crc32Table } from '../../lib/eventfold/crc32.ts';
-import { type EventRecord, decodeRecords, encodeBatch, encodeFileHeader, parseBatch, readLogRecords, scanBuffer, scanLog } from '../../lib/eventfold/logformat.ts';
+import { crc32, crc32Portable, crc32Table } from '../../lib/eventfold/crc32.ts';
+import { type EventRecord, decodeRecords, describeDamage, encodeBatch, encodeFileHeader, isHealthy, parseBatch, readLogRecords, scanBuffer, scanLog } from '../../lib/eventfold/logformat.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'eflog-'));
 const stream = randomUUID();
@@ -34,6 +34,29 @@ describe('EventfoldDB log format v3', () => {
     }
     expect(crc32Table(Buffer.from('world'), crc32Table(Buffer.from('hello ')))).toBe(crc32(Buffer.from('hello world')));
     expect(crc32(Buffer.from('world'), crc32(Buffer.from('hello ')))).toBe(crc32(Buffer.from('hello world')));
+  });
+
+  it('the slicing-by-8 CRC matches zlib at every length and alignment, and continues', () => {
+    const z = (zlib as unknown as { crc32(b: Uint8Array, v?: number): number }).crc32;
+    const b = randomBytes(300);
+    for (let start = 0; start < 9; start++) for (let len = 0; len < 40; len++) expect(crc32Portable(b.subarray(start, start + len), 12345)).toBe(z(b.subarray(start, start + len), 12345));
+    expect(crc32Portable(b)).toBe(z(b));
+  });
+
+  it('a damaged batch with whole batches after it is damage, not a torn tail', async () => {
+    const a = encodeBatch([ev(0)]);
+    const bad = Buffer.from(encodeBatch([ev(1), ev(2)]));
+    bad.writeUInt8((bad.at(-20) as number) ^ 0xff, bad.length - 20); // inside a record: CRC mismatch
+    const p = join(dir, 'damaged.log');
+    writeFileSync(p, Buffer.concat([encodeFileHeader(), a, bad, encodeBatch([ev(3)])]));
+    const r = await scanLog(p);
+    expect(r.damaged).toMatchObject({ offset: 8 + a.length, batch: 2, afterPosition: 0n });
+    expect(isHealthy(r)).toBe(false);
+    expect(describeDamage(r, p)).toMatch(new RegExp(`damaged batch at file offset ${8 + a.length} \\(batch 2 .* global position 0\\)`));
+    expect(isHealthy(scanBuffer(readFileSync(p)))).toBe(false);
+    // The same damage as the last batch is a torn tail, as the server treats it.
+    writeFileSync(p, Buffer.concat([encodeFileHeader(), a, bad]));
+    expect(isHealthy(await scanLog(p))).toBe(true);
   });
 
   it('a record has the documented layout (70 fixed body bytes, little-endian)', () => {
