@@ -266,8 +266,23 @@ function parseLeaf(cmd: Cmd, args: string[]): Record<string, string | string[]> 
 // stdin
 
 let stdinEof = false;
+/**
+ * `object put --file -`: stdin read ahead asynchronously (epoll, not sync reads that sleep on
+ * EAGAIN), so a large streamed upload moves at pipe speed. Unlike the real CLI, the stand-in
+ * then reads all of stdin even when --no-overwrite skips the upload; callers see the same result.
+ */
+let stdinAhead: Buffer | null = null;
+function takeLineAhead(): string | null {
+  const b = stdinAhead as Buffer;
+  if (!b.length) return null;
+  const i = b.indexOf(0x0a);
+  const line = b.subarray(0, i < 0 ? b.length : i).toString('utf8');
+  stdinAhead = b.subarray(i < 0 ? b.length : i + 1);
+  return line;
+}
 /** One line from stdin, as Python's input() reads it; null at end of input. */
 function readStdinLine(): string | null {
+  if (stdinAhead) return takeLineAhead();
   if (stdinEof) return null;
   const bytes: number[] = [];
   const b = Buffer.alloc(1);
@@ -293,6 +308,11 @@ function readStdinLine(): string | null {
   }
 }
 function readStdinAll(): Buffer {
+  if (stdinAhead) {
+    const b = stdinAhead;
+    stdinAhead = Buffer.alloc(0);
+    return b;
+  }
   if (stdinEof) return Buffer.alloc(0);
   const chunks: Buffer[] = [];
   const b = Buffer.alloc(1 << 20);
@@ -458,7 +478,8 @@ function main(args: string[]): void {
         if (start >= m.size) return store.fail(416, 'InvalidRange', `The requested range is not satisfiable for an object of size ${m.size}`, 'GET', path);
         data = data.subarray(start, end + 1);
       }
-      if (getFd === undefined) writeOut(data);
+      // To stdout asynchronously: sync writes to a non-blocking pipe would sleep on every EAGAIN.
+      if (getFd === undefined) process.stdout.write(data);
       else {
         writeAll(getFd, data);
         closeSync(getFd);
@@ -1037,7 +1058,14 @@ function takeFault(cmdPath: string, argv: string[] = process.argv.slice(2)): Fau
 // The compute, load balancer, Vault and IAM commands load only when a call names one of them.
 const cloud: typeof import('./cloud-commands.ts') | null = process.argv.slice(2).some((a) => (CLOUD_GROUPS[''] as string[]).includes(a)) ? await import('./cloud-commands.ts') : null;
 try {
-  main(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  const fileAt = argv.indexOf('--file');
+  if (argv.includes('put') && fileAt >= 0 && argv[fileAt + 1] === '-') {
+    const parts: Buffer[] = [];
+    for await (const c of process.stdin) parts.push(c as Buffer);
+    stdinAhead = Buffer.concat(parts);
+  }
+  main(argv);
   process.exitCode = 0;
 } catch (e) {
   if (e instanceof Exit) process.exitCode = e.code;
