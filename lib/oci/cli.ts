@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import { execa } from 'execa';
 import { RunbookError } from '../core/errors.ts';
 import { isSecret, redact, type Secret } from '../core/secret.ts';
@@ -71,13 +73,13 @@ export class OciCli {
   }
 
   /** Runs `oci ARGS` and returns parsed JSON (null for commands that print nothing). */
-  async json<T = unknown>(args: string[], opts: { stdin?: string | Buffer | Secret; what?: string } = {}): Promise<T> {
+  async json<T = unknown>(args: string[], opts: { stdin?: string | Buffer | Secret; what?: string; timeoutMs?: number } = {}): Promise<T> {
     const argv = [...args, ...this.globalArgs()];
     const what = opts.what ?? `oci ${args.slice(0, 3).join(' ')}`;
     const input = opts.stdin === undefined ? '' : isSecret(opts.stdin) ? opts.stdin.reveal() : opts.stdin;
     return waitFor<T>(
       async () => {
-        const r = await execa(this.#o.bin ?? 'oci', argv, { input, reject: false, timeout: this.#o.attemptTimeoutMs ?? 120_000, env: this.#o.env, stripFinalNewline: false });
+        const r = await execa(this.#o.bin ?? 'oci', argv, { input, reject: false, timeout: opts.timeoutMs ?? this.#o.attemptTimeoutMs ?? 120_000, env: this.#o.env, stripFinalNewline: false });
         if (r.exitCode === 0) {
           const out = String(r.stdout).trim();
           try {
@@ -90,8 +92,64 @@ export class OciCli {
         if (isRetryable(se, Boolean(r.timedOut))) return { done: false, retryable: true, reason: r.timedOut ? 'timed out' : `${se?.status} ${se?.code}` };
         throw this.#error(what, se, String(r.stderr), r.exitCode ?? -1);
       },
-      { what, deadlineMs: this.#o.deadlineMs ?? 5 * 60_000, initialDelayMs: 1_000, maxDelayMs: 30_000, jitter: 0.5, hint: 'OCI is throttling or failing; try again later or raise the deadline' },
+      { what, deadlineMs: Math.max(this.#o.deadlineMs ?? 5 * 60_000, 2 * (opts.timeoutMs ?? 0)), initialDelayMs: 1_000, maxDelayMs: 30_000, jitter: 0.5, hint: 'OCI is throttling or failing; try again later or raise the deadline' },
     );
+  }
+
+  /**
+   * Runs `oci ARGS` streaming: `feed` yields what goes to its stdin, or `drain` consumes its
+   * stdout. Each attempt is bounded by `timeoutMs` (the caller scales it with the transfer's
+   * size) and retried like json(), calling feed/drain again from the start. If feed or drain
+   * throws, the CLI is killed before its stdin is closed, so a partial upload is never committed;
+   * that error is not retried. Returns the CLI's stdout (empty when drained) and stderr.
+   */
+  async stream(args: string[], o: { what?: string; timeoutMs: number; feed?: () => AsyncIterable<Buffer>; drain?: (out: Readable) => Promise<void> }): Promise<{ stdout: string; stderr: string }> {
+    const argv = [...args, ...this.globalArgs()];
+    const what = o.what ?? `oci ${args.slice(0, 3).join(' ')}`;
+    return waitFor(
+      async () => {
+        const r = await this.#streamOnce(argv, o);
+        if (r.ours) throw r.ours;
+        if (r.code === 0 && !r.timedOut) return { done: true, value: { stdout: r.stdout, stderr: r.stderr } };
+        const se = parseServiceError(r.stderr);
+        if (isRetryable(se, r.timedOut)) return { done: false, retryable: true, reason: r.timedOut ? `no answer within ${Math.round(o.timeoutMs / 1000)} s` : `${se?.status} ${se?.code}` };
+        throw this.#error(what, se, r.stderr, r.code ?? -1);
+      },
+      { what, deadlineMs: Math.max(this.#o.deadlineMs ?? 5 * 60_000, 3 * o.timeoutMs), initialDelayMs: 1_000, maxDelayMs: 30_000, jitter: 0.5, hint: 'OCI is throttling or failing; try again later or raise the deadline' },
+    );
+  }
+
+  async #streamOnce(argv: string[], o: { timeoutMs: number; feed?: () => AsyncIterable<Buffer>; drain?: (out: Readable) => Promise<void> }): Promise<{ code: number | null; timedOut: boolean; stdout: string; stderr: string; ours?: unknown }> {
+    const child = spawn(this.#o.bin ?? 'oci', argv, { env: this.#o.env, stdio: [o.feed ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    const cout = child.stdout as Readable;
+    let stderr = '';
+    let stdout = '';
+    let timedOut = false;
+    let ours: unknown;
+    (child.stderr as Readable).setEncoding('utf8').on('data', (d: string) => {
+      if (stderr.length < 64 * 1024) stderr += d;
+    });
+    const exited = new Promise<number | null>((res) => {
+      child.on('close', (code) => res(code));
+      child.on('error', (e) => {
+        stderr += String(e.message);
+        res(127);
+      });
+    });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, o.timeoutMs);
+    const work: Promise<void>[] = [];
+    if (o.feed && child.stdin) work.push(pump(o.feed(), child.stdin, () => child.kill('SIGKILL')).catch((e: unknown) => { ours = e; }));
+    if (o.drain) work.push(o.drain(cout).catch((e: unknown) => { ours = e; child.kill('SIGKILL'); }));
+    else cout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    await Promise.all(work);
+    const code = await exited;
+    clearTimeout(timer);
+    // An early exit of the CLI breaks the pipe under the feed: then the CLI's own answer counts.
+    if (ours instanceof PipeClosed) ours = undefined;
+    return { code, timedOut, stdout, stderr, ours };
   }
 
   #error(what: string, se: ServiceError | null, stderr: string, code: number): RunbookError {
@@ -134,4 +192,40 @@ export class OciCli {
   deleteObject(o: { bucket: string; name: string }): Promise<unknown> {
     return this.json(['os', 'object', 'delete', '--bucket-name', o.bucket, '--name', o.name, '--force']);
   }
+}
+
+class PipeClosed extends Error {}
+
+/** Writes an iterable into a pipe with backpressure. On a source error the child is killed before the pipe closes (no EOF, so nothing is committed). */
+async function pump(src: AsyncIterable<Buffer>, w: Writable, kill: () => void): Promise<void> {
+  let broken: Error | null = null;
+  w.on('error', (e) => {
+    broken ??= new PipeClosed(`the CLI closed its input: ${e.message}`);
+  });
+  const it = src[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const n = await it.next();
+      if (n.done) break;
+      if (broken) throw broken;
+      if (!w.write(n.value)) {
+        await new Promise<void>((res, rej) => {
+          const done = () => {
+            w.off('drain', done);
+            w.off('close', done);
+            if (broken || w.destroyed) rej(broken ?? new PipeClosed('the CLI closed its input'));
+            else res();
+          };
+          w.on('drain', done);
+          w.on('close', done);
+        });
+      }
+    }
+  } catch (e) {
+    kill();
+    await it.return?.();
+    w.destroy();
+    throw e;
+  }
+  await new Promise<void>((res) => w.end(res));
 }

@@ -64,7 +64,7 @@ export const eventfoldConfig = defineConfig<EventfoldConfig>(
     EVENTFOLD_JWT_SECRET: { description: 'HS256 secret for bearer auth on the EventStore service', example: 'change-me-to-64-random-characters-change-me-to-64-random-chars', optional: true, secret: true, check: (v) => (v.length >= 32 ? null : 'must be at least 32 characters') },
     BEARER_AUTH_OFF: { description: 'set to "yes" to turn bearer auth off on a host that has it: without it, a run with no EVENTFOLD_JWT_SECRET refuses to remove the secret the host\'s server env file holds', example: 'no', default: 'no', check: checks.oneOf('yes', 'no') },
     BACKUP_BUCKET: { description: 'Object Storage bucket for backups', example: 'eventfold-backups', check: checks.bucket },
-    BACKUP_PREFIX: { description: 'object name prefix for this host\'s backups', example: 'eventfold/prd016', check: (v) => (/^[\w.-]+(\/[\w.-]+)*$/.test(v) ? null : 'must be a path of simple names') },
+    BACKUP_PREFIX: { description: 'object name prefix for this host\'s backups (name the host in it; chains also carry the host name, and a restore or retention uses only its own host\'s)', example: 'eventfold/eventfold-db-1', check: (v) => (/^[\w.-]+(\/[\w.-]+)*$/.test(v) ? null : 'must be a path of simple names') },
     BACKUP_RETENTION_DAYS: { description: 'days a finished backup chain is kept', example: '14', default: '14', check: checks.int(1, 3650) },
     BACKUP_FULL_EVERY_DAYS: { description: 'days between full backups (each starts a new chain)', example: '7', default: '7', check: checks.int(1, 365) },
     BACKUP_SCHEDULE: { description: 'systemd OnCalendar of the backup timer', example: 'hourly', default: 'hourly', check: (v) => (/^[\w :*/,.~-]+$/.test(v) ? null : 'must be an OnCalendar expression') },

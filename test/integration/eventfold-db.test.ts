@@ -161,8 +161,12 @@ describe('EventfoldDB on an ARM64 VM', () => {
     const size2 = Number((await vm.ssh(['sudo', 'stat', '-c', '%s', '/data/eventfold.log'])).stdout);
     expect((await vm.ssh(['sudo', 'systemctl', 'start', 'eventfold-backup.service'], { timeoutMs: 300_000 })).exitCode).toBe(0);
     const list = JSON.parse((await as(['oci', 'os', 'object', 'list', '--bucket-name', BUCKET, '--all'])).stdout) as { data: { name: string; size: number }[] };
-    const segs = list.data.filter((o) => o.name.includes('/segments/'));
-    expect(segs.map((s) => s.size)).toEqual([size1, size2 - size1]);
+    const newest = list.data.map((o) => o.name).filter((n) => n.includes('/manifests/')).sort().at(-1) as string;
+    const manifest = JSON.parse((await as(['oci', 'os', 'object', 'get', '--bucket-name', BUCKET, '--name', newest, '--file', '-'])).stdout) as { host: string; segments: { size: number; storedSize: number }[] };
+    // Log bytes per segment: the whole log, then exactly what was appended; stored no larger.
+    expect(manifest.segments.map((s) => s.size)).toEqual([size1, size2 - size1]);
+    for (const s of manifest.segments) expect(s.storedSize).toBeLessThanOrEqual(s.size);
+    expect(newest).toContain(`.${manifest.host}/manifests/`);
     // Silence means success: the two good runs added nothing to the journal.
     expect(await errLines()).toEqual(firstErr);
     beforeLoss = await client.readEverything();

@@ -87,11 +87,12 @@ describe('eventfold backup and restore', () => {
   it('manifests must tile the log; old chains expire, the newest never', () => {
     expect(() => validateManifest({ format: 1, endOffset: 10, segments: [{ name: 'a', startOffset: 0, endOffset: 4, size: 4, sha256: 'a'.repeat(64) }] })).toThrow(/segments end at 4/);
     const now = new Date('2026-11-22T00:00:00Z');
+    const m = (chain: string) => `p/${chain}/manifests/0000000000000100.json`;
     const objs = [
-      { name: 'p/20261001T000000Z/manifests/1.json', timeCreated: '2026-10-02T00:00:00Z' },
-      { name: 'p/20261101T000000Z/manifests/1.json', timeCreated: '2026-11-20T00:00:00Z' },
-      { name: 'p/20261120T000000Z/manifests/1.json', timeCreated: '2026-11-01T00:00:00Z' },
+      { name: m('20261001T000000Z.h1'), timeCreated: '2026-10-02T00:00:00Z' },
+      { name: m('20261101T000000Z.h1'), timeCreated: '2026-11-20T00:00:00Z' },
+      { name: m('20261120T000000Z.h1'), timeCreated: '2026-11-01T00:00:00Z' },
     ];
-    expect(expiredChains(objs, 'p', 14, now)).toEqual(['20261001T000000Z']);
+    expect(expiredChains(objs, 'p', 14, now, 'h1')).toEqual(['20261001T000000Z.h1']);
   });
 });

@@ -6,9 +6,10 @@ import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { readEnvFile } from '../../../lib/config/env-file.ts';
 import { EventfoldClient } from '../../../lib/eventfold/client.ts';
-import { scanLog } from '../../../lib/eventfold/logformat.ts';
+import { describeDamage, isHealthy, scanLog } from '../../../lib/eventfold/logformat.ts';
 import { OciCli, type OciAuth } from '../../../lib/oci/cli.ts';
 import { runBackup } from './backup.ts';
+import { BackupRunning } from './lock.ts';
 import { runRestore } from './restore.ts';
 import { serverClientOptions } from './server-client.ts';
 
@@ -22,6 +23,7 @@ const { values: o, positionals } = parseArgs({
     'server-env': { type: 'string', default: '/etc/eventfold-db/eventfold-db.env' },
     out: { type: 'string' },
     manifest: { type: 'string' },
+    'from-host': { type: 'string' },
     full: { type: 'boolean' },
     json: { type: 'boolean' },
   },
@@ -32,6 +34,7 @@ function backupConfig() {
   const get = (k: string, d?: string) => e.get(k)?.value || d || (() => { throw new Error(`${o.config}: ${k} is required`); })();
   const auth = get('OCI_CLI_AUTH', 'instance_principal') as OciAuth;
   return {
+    // Transfers bound each attempt by their size (transfer.ts); other calls keep the CLI wrapper's 2 minutes.
     oci: new OciCli({ auth, profile: e.get('OCI_CLI_PROFILE')?.value || undefined, deadlineMs: 10 * 60_000 }),
     cfg: {
       logPath: get('EVENTFOLD_DATA', '/data/eventfold.log'),
@@ -73,24 +76,28 @@ async function main(): Promise<void> {
     const ids: string[] = [];
     const r = await scanLog(path, { onRecords: (rs) => rs.forEach((x) => ids.push(`${x.globalPosition}:${x.eventId}`)) });
     const digest = createHash('sha256').update(ids.join('\n')).digest('hex');
-    process.stdout.write(`${JSON.stringify({ ...r, firstGlobalPosition: r.firstGlobalPosition?.toString() ?? null, lastGlobalPosition: r.lastGlobalPosition?.toString() ?? null, digest })}\n`);
-    if (r.tail === 'corrupt') process.exitCode = 1;
+    const damaged = r.damaged ? { ...r.damaged, afterPosition: r.damaged.afterPosition?.toString() ?? null } : undefined;
+    process.stdout.write(`${JSON.stringify({ ...r, damaged, firstGlobalPosition: r.firstGlobalPosition?.toString() ?? null, lastGlobalPosition: r.lastGlobalPosition?.toString() ?? null, digest })}\n`);
+    if (!isHealthy(r)) {
+      process.stderr.write(`eventfold-tools: ${describeDamage(r, path)}\n`);
+      process.exitCode = 1;
+    }
   } else if (cmd === 'backup') {
     const { oci, cfg } = backupConfig();
-    if (o.full) (await import('node:fs')).rmSync(`${cfg.stateDir}/state.json`, { force: true });
-    const r = await runBackup(oci, cfg);
+    const r = await runBackup(oci, { ...cfg, full: Boolean(o.full) });
     if (o.json) process.stdout.write(`${JSON.stringify(r)}\n`);
   } else if (cmd === 'restore') {
     const { oci, cfg } = backupConfig();
     if (!o.out) throw new Error('restore needs --out FILE');
-    const r = await runRestore(oci, { bucket: cfg.bucket, prefix: cfg.prefix, out: o.out as string, manifest: o.manifest as string | undefined });
+    const r = await runRestore(oci, { bucket: cfg.bucket, prefix: cfg.prefix, out: o.out as string, manifest: o.manifest as string | undefined, fromHost: o['from-host'] as string | undefined });
     process.stdout.write(`${JSON.stringify(r)}\n`);
   } else {
-    throw new Error('usage: eventfold-tools health|read-all|verify-log [FILE]|backup [--full]|restore --out FILE [--manifest NAME] [--config FILE]; health and read-all use the TLS and JWT settings of --server-env FILE');
+    throw new Error('usage: eventfold-tools health|read-all|verify-log [FILE]|backup [--full]|restore --out NEW-FILE [--manifest NAME] [--from-host HOST] [--config FILE]; health and read-all use the TLS and JWT settings of --server-env FILE');
   }
 }
 
 main().catch((e: unknown) => {
   process.stderr.write(`eventfold-tools: ${(e as Error).message}\n`);
-  process.exitCode = 1;
+  // 75 (EX_TEMPFAIL): another backup holds the lock; this run did nothing.
+  process.exitCode = e instanceof BackupRunning ? e.exitCode : 1;
 });
