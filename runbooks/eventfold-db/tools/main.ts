@@ -1,7 +1,8 @@
 // eventfold-tools: what the EventfoldDB runbooks run ON the host (installed to
 // /opt/eventfold-db/tools/, run by the backup timer): health, read-all digest, backup, restore,
 // log verification. Silent on success except for the JSON a command is asked for; errors go to
-// stderr as one line and exit 1, so the timer's journal and exit status tell the story.
+// stderr as one line and exit 1 (75 when another backup is running: this run did nothing), so
+// the timer's journal and exit status tell the story.
 import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { readEnvFile } from '../../../lib/config/env-file.ts';
