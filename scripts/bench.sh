@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.." || exit 1
 bash scripts/setup.sh
 echo "== CLI start-up"
 node scripts/bench/cli-startup.mjs
-echo "== EventfoldDB backup (1 GiB log; BENCH_LOG_MIB to change)"
+echo "== EventfoldDB backup and restore beside restic (512 MiB JSON log, 128 MiB incompressible; BENCH_LOG_MIB, BENCH_RANDOM_MIB, BENCH_RUNS to change)"
 node --import tsx scripts/bench/eventfold-backup.ts
 echo "== TriviaPay rollout against the stand-ins (BENCH_POOL_SIZES to change)"
 node scripts/build.mjs >/dev/null
