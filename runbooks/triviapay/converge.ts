@@ -72,9 +72,12 @@ export async function converge(api: PoolApi, o: ConvergeOptions): Promise<void> 
       continue;
     }
     await waitHealthy(api, o, pool.size - old.length, ips);
+    // Health read after the gate: the round's first read predates the new backends turning OK,
+    // and the floor must be counted on what serves now.
     const backends = await api.backends();
-    const victim = pickToRemove(old, backends, ips, c.backendPort);
-    await removeMember(api, o, victim, backends, fresh.length >= o.size, ips, members);
+    const now = (await api.members()).filter(isLive);
+    const victim = pickToRemove(now.filter((m) => m.configId !== o.target), backends, ips, c.backendPort);
+    await removeMember(api, o, victim, backends, fresh.length >= o.size, ips, now);
   }
   throw new RunbookError('stepFailed', `pool ${c.poolId} did not converge on ${o.target} within ${rounds} rounds`, { hint: 'something else is changing the pool (autoscaling, another run?): inspect it, then re-run' });
 }
