@@ -44,6 +44,12 @@ describe('base-host over SSH on a fresh ARM64 VM', () => {
     await vm.waitForCloudInit();
     // A service the firewall must hide: reachable before the runbook, refused after.
     await vm.ssh(['sudo', 'systemd-run', '--unit=probe-http', 'python3', '-m', 'http.server', String(GUEST_HTTP)]);
+    // Python takes seconds to start under emulation: wait (bounded) until it listens in the guest.
+    const listening = await vm.ssh(
+      ['sh', '-c', `for i in $(seq 1 120); do ss -Hltn 'sport = :${GUEST_HTTP}' | grep -q . && exit 0; sleep 0.5; done; exit 1`],
+      { timeoutMs: 90_000 },
+    );
+    if (listening.exitCode !== 0) throw new Error(`probe-http never listened on ${GUEST_HTTP} in the guest within 60 s`);
   }, 900_000);
 
   afterAll(async () => {
@@ -53,7 +59,10 @@ describe('base-host over SSH on a fresh ARM64 VM', () => {
   it('is aarch64 and serves the probe port before the firewall', async () => {
     expect((await vm.ssh(['uname', '-m'])).stdout.trim()).toBe('aarch64');
     let ok = false;
-    for (let i = 0; i < 10 && !ok; i++) ok = await httpAnswers(vm.hostPorts[GUEST_HTTP] as number, 3_000);
+    for (let i = 0; i < 10 && !ok; i++) {
+      ok = await httpAnswers(vm.hostPorts[GUEST_HTTP] as number, 3_000);
+      if (!ok) await new Promise((r) => setTimeout(r, 1_000));
+    }
     expect(ok).toBe(true);
   }, 120_000);
 
