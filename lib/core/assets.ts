@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import { RunbookError } from './errors.ts';
 
 let root: string | undefined;
@@ -62,9 +63,13 @@ export function renderAsset(rel: string, vars: Record<string, string>): string {
 
 /**
  * Renders a cloud-init user-data template: `{{B64:path}}` becomes the base64 of that asset rendered
- * with the same values, so first boot writes byte-for-byte what the runbook writes.
+ * with the same values, so first boot writes byte-for-byte what the runbook writes; `{{GZB64:path}}`
+ * the base64 of its gzip (cloud-init's `encoding: gz+b64`), for metadata with a size limit. The
+ * gzip header carries no time, so the same files give the same user-data.
  */
 export function renderUserData(rel: string, vars: Record<string, string>): string {
-  const withFiles = readAsset(rel).replace(/\{\{B64:([^}]+)\}\}/g, (_m, p: string) => Buffer.from(renderAsset(p, vars)).toString('base64'));
+  const withFiles = readAsset(rel)
+    .replace(/\{\{B64:([^}]+)\}\}/g, (_m, p: string) => Buffer.from(renderAsset(p, vars)).toString('base64'))
+    .replace(/\{\{GZB64:([^}]+)\}\}/g, (_m, p: string) => gzipSync(Buffer.from(renderAsset(p, vars)), { level: 9 }).toString('base64'));
   return renderTemplate(withFiles, vars, rel);
 }

@@ -35,6 +35,9 @@ export interface TriviapayConfig {
   stateBucket: string;
   stateNamespace: string;
   stateObject: string;
+  ocirRepoUrl: string;
+  instanceMetadataUrl: string;
+  bootDeadlineSeconds: number;
 }
 
 const ocid = (kind: string) => (v: string) => (new RegExp(`^ocid1\\.${kind}\\.[\\w.-]*\\.[\\w.-]*\\.?[\\w-]*`).test(v) ? null : `must be an OCID (ocid1.${kind}...), got "${v}"`);
@@ -50,6 +53,7 @@ const TERRAFORM_NAMES: Record<string, string> = {
   APP_ENV_SECRET_ID: 'app_env_secret_id',
   OCIR_USERNAME_SECRET_ID: 'ocir_username_secret_id',
   OCIR_AUTH_TOKEN_SECRET_ID: 'ocir_auth_token_secret_id',
+  OCIR_REPO_URL: 'ocir_repo_url',
 };
 
 const VARS = {
@@ -84,6 +88,9 @@ const VARS = {
   DELETE_TOKEN_ID: { description: 'with two tokens present, the rotation deletes this one (it must not be the one in Vault)', example: 'ocid1.credential.oc1..aaaa', optional: true, check: ocid('credential') },
   STATE_BUCKET: { description: 'Object Storage bucket of the Terraform state (verify)', example: 'triviapay-tfstate', optional: true, check: checks.bucket },
   STATE_NAMESPACE: { description: 'its namespace (verify; default: this tenancy\'s)', example: 'axaxnpcrorw5', optional: true },
+  OCIR_REPO_URL: { description: 'the image repository instances pull from, registry host first (terraform: ocir_repo_url); the tag comes from each instance configuration', example: 'iad.ocir.io/axaxnpcrorw5/triviapay-api', optional: true, check: (v: string) => (/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?(\/[a-z0-9]+([._-][a-z0-9]+)*)+$/.test(v) ? null : `must be REGISTRY/NAMESPACE/REPO in lower case (e.g. iad.ocir.io/ns/triviapay-api), got "${v}"`) },
+  INSTANCE_METADATA_URL: { description: 'where an instance reads its own metadata (triviapay_image_tag) at first boot: OCI\'s instance metadata service v2', example: 'http://169.254.169.254/opc/v2/instance/metadata', default: 'http://169.254.169.254/opc/v2/instance/metadata', check: (v: string) => (/^(https?|file):\/\/[A-Za-z0-9._~:/%-]+$/.test(v) ? null : `must be an http(s) URL without quotes or spaces, got "${v}"`) },
+  BOOT_DEADLINE_SECONDS: { description: 'how long an instance\'s first boot keeps retrying Vault, the registry and packages (instance-principal permissions can take minutes) before it fails', example: '1200', default: '1200', check: checks.int(60, 86_400) },
   STATE_OBJECT: { description: 'the state object (verify)', example: 'triviapay/terraform.tfstate', default: 'triviapay/terraform.tfstate', check: checks.objectName },
 };
 
@@ -145,6 +152,9 @@ export const triviapayConfig = defineConfig<TriviapayConfig>(VARS, (v: Values) =
     stateBucket: str(v, 'STATE_BUCKET'),
     stateNamespace: str(v, 'STATE_NAMESPACE'),
     stateObject: str(v, 'STATE_OBJECT'),
+    ocirRepoUrl: get('OCIR_REPO_URL'),
+    instanceMetadataUrl: str(v, 'INSTANCE_METADATA_URL'),
+    bootDeadlineSeconds: Number(str(v, 'BOOT_DEADLINE_SECONDS')),
   };
   if (problems.length) throw new RunbookError('config', problems.join('\n  '), { hint: 'fix the Terraform outputs or set the variables in the env file' });
   return c;
@@ -152,7 +162,7 @@ export const triviapayConfig = defineConfig<TriviapayConfig>(VARS, (v: Values) =
 
 /** The variables a runbook needs, checked when it starts: names what is missing and where it could come from. */
 export function need(c: TriviapayConfig, runbook: string, keys: (keyof TriviapayConfig)[]): void {
-  const names: Partial<Record<keyof TriviapayConfig, string>> = { poolId: 'INSTANCE_POOL_ID', compartmentId: 'COMPARTMENT_OCID', lbId: 'LB_ID', imageTag: 'IMAGE_TAG', appEnvSecretId: 'APP_ENV_SECRET_ID', ocirUsernameSecretId: 'OCIR_USERNAME_SECRET_ID', ocirTokenSecretId: 'OCIR_AUTH_TOKEN_SECRET_ID', healthcheckUrl: 'HEALTHCHECK_URL', ocirUserId: 'OCIR_USER_ID', stateBucket: 'STATE_BUCKET' };
+  const names: Partial<Record<keyof TriviapayConfig, string>> = { poolId: 'INSTANCE_POOL_ID', compartmentId: 'COMPARTMENT_OCID', lbId: 'LB_ID', imageTag: 'IMAGE_TAG', appEnvSecretId: 'APP_ENV_SECRET_ID', ocirUsernameSecretId: 'OCIR_USERNAME_SECRET_ID', ocirTokenSecretId: 'OCIR_AUTH_TOKEN_SECRET_ID', healthcheckUrl: 'HEALTHCHECK_URL', ocirUserId: 'OCIR_USER_ID', stateBucket: 'STATE_BUCKET', ocirRepoUrl: 'OCIR_REPO_URL' };
   const missing = keys.filter((k) => !c[k]).map((k) => names[k] ?? k);
   if (missing.length) {
     throw new RunbookError('config', `${runbook} needs ${missing.join(', ')}`, { hint: `set ${missing.join(', ')} in the env file${missing.some((m) => Object.keys(TERRAFORM_NAMES).includes(m)) ? ', or point TERRAFORM_OUTPUTS_FILE at `terraform output -json`' : ''}` });

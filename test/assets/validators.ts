@@ -35,13 +35,15 @@ export function cloudInit(content: string): Promise<Verdict> {
  * `systemd-analyze verify` inside a scratch root where each ExecStart binary exists, failing on
  * any warning (it exits 0 on most of them).
  */
-export async function systemdUnit(name: string, content: string): Promise<Verdict> {
+export async function systemdUnit(name: string, content: string, o: { units?: Record<string, string> } = {}): Promise<Verdict> {
   const root = tmp();
   const dir = join(root, 'etc/systemd/system');
   mkdirSync(dir, { recursive: true });
+  // Units of packages the build host lacks (docker.service) that the unit requires.
+  for (const [n, c] of Object.entries(o.units ?? {})) writeFileSync(join(dir, n), c);
   // The host's own units give the scratch root its targets (sysinit.target and friends).
   cpSync('/usr/lib/systemd/system', join(root, 'usr/lib/systemd/system'), { recursive: true, verbatimSymlinks: true });
-  for (const m of content.matchAll(/^Exec\w+=[-@:+!]*(\/\S+)/gm)) {
+  for (const m of [content, ...Object.values(o.units ?? {})].join('\n').matchAll(/^Exec\w+=[-@:+!]*(\/\S+)/gm)) {
     const bin = m[1] as string;
     mkdirSync(join(root, bin, '..'), { recursive: true });
     writeFileSync(join(root, bin), '#!/bin/sh\n', { mode: 0o755 });

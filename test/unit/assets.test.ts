@@ -76,7 +76,7 @@ describe('shipped assets pass the tools that consume them', () => {
     expect(r.score, r.output).toBeLessThanOrEqual(ceilings[a.path] ?? 2.0);
   });
 
-  const scripts = ['scripts', 'test/vm', '.ci', 'cloud-init', 'runbooks/central-db/files', 'runbooks/familycart/files'].flatMap((d) => {
+  const scripts = ['scripts', 'test/vm', '.ci', 'cloud-init', 'runbooks/central-db/files', 'runbooks/familycart/files', 'runbooks/triviapay/files'].flatMap((d) => {
     try {
       return readdirSync(d).filter((f) => f.endsWith('.sh') || f === 'run').map((f) => `${d}/${f}`);
     } catch {
