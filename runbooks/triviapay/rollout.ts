@@ -2,6 +2,7 @@ import { RunbookError } from '../../lib/core/errors.ts';
 import type { Step, StepContext } from '../../lib/engine/types.ts';
 import { need, type TriviapayConfig } from './config.ts';
 import { converge } from './converge.ts';
+import { checkMetadataSize, userDataMetadata } from './instance.ts';
 import { Oci } from './oci.ts';
 import { PoolApi, type PoolView, TAG_FLOOR, TAG_IMAGE, TAG_PREVIOUS, TAG_SIZE, isLive } from './pool.ts';
 
@@ -88,6 +89,7 @@ export function newConfigurationStep(o: { id: string; title: string; doc: string
       const details = toApiJson(cur.details) as Record<string, Record<string, unknown>>;
       const launch = details.launchDetails ?? {};
       launch.metadata = { ...((launch.metadata ?? {}) as Record<string, string>), ...want.metadata };
+      checkMetadataSize(launch.metadata as Record<string, string>);
       details.launchDetails = launch;
       const image = want.metadata.triviapay_image_tag ?? cur.image;
       const created = await api.oci.data<Record<string, unknown>>(
@@ -105,13 +107,15 @@ export function newConfigurationStep(o: { id: string; title: string; doc: string
 export function configurationStep(): Step<TriviapayConfig> {
   return newConfigurationStep({
     id: 'triviapay.configuration',
-    title: 'Instance configuration with the new image tag, and the pool pointed at it',
-    doc: 'Copies the pool\'s current instance configuration with `metadata.triviapay_image_tag` set to `IMAGE_TAG` (recording the configuration it replaces, for rollback), then points the pool at it and records the size at the start, the floor and where it came from as freeform tags on the pool, in one update. Changing the configuration touches no running instance.',
+    title: 'Instance configuration with the new image tag and first-boot user-data, and the pool pointed at it',
+    doc: 'Copies the pool\'s current instance configuration with `metadata.triviapay_image_tag` set to `IMAGE_TAG` and `metadata.user_data` set to this version\'s first boot (`runbook user-data triviapay.rollout`; refused over OCI\'s 32,000-byte metadata limit), recording the configuration it replaces, for rollback; then points the pool at it and records the size at the start, the floor and where it came from as freeform tags on the pool, in one update. Changing the configuration touches no running instance.',
     runbook: 'triviapay.rollout',
     want: async (ctx, cur) => {
       need(ctx.config, 'triviapay.rollout', ['imageTag']);
       const tag = ctx.config.imageTag;
-      return cur.image === tag ? null : { metadata: { triviapay_image_tag: tag }, label: `image ${tag}`, name: `triviapay-${tag}` };
+      const userData = userDataMetadata(ctx.config);
+      const changes = [cur.image === tag ? '' : `image ${tag}`, cur.metadata.user_data === userData ? '' : 'new first-boot user-data'].filter(Boolean);
+      return changes.length ? { metadata: { triviapay_image_tag: tag, user_data: userData }, label: changes.join(' and '), name: `triviapay-${tag}` } : null;
     },
   });
 }

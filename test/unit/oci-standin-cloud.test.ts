@@ -37,6 +37,25 @@ describe('oci stand-in: compute, load balancer, Vault, IAM', { timeout: 60_000 }
     expect(await oci(['compute-management', 'instance-pool', 'list-instances', '--instance-pool-id', IDS.pool, '--compartment-id', 'ocid1.compartment.oc1..other'])).toMatchObject({ code: 0, out: '' });
   });
 
+  it('instance-configuration create refuses metadata over 32,000 bytes the way the compute service does (400 InvalidParameter)', async () => {
+    const details = (userData: string) => JSON.stringify({ instanceType: 'compute', launchDetails: { compartmentId: IDS.compartment, shape: 'VM.Standard.A1.Flex', metadata: { user_data: userData, triviapay_image_tag: 'B' } } });
+    const create = (userData: string) => oci(['compute-management', 'instance-configuration', 'create', '--compartment-id', IDS.compartment, '--instance-details', details(userData)]);
+    // 'user_data' (9) + 'triviapay_image_tag' (19) + 'B' (1) = 29 bytes besides the value.
+    const over = await create('A'.repeat(32_000 - 29 + 1));
+    expect(over.code).toBe(1);
+    expect(over.err).toMatch(/^ServiceError:/);
+    expect(JSON.parse(over.err.slice(over.err.indexOf('{')))).toMatchObject({ status: 400, code: 'InvalidParameter', message: 'Metadata size is 32001 bytes and cannot be larger than 32000 bytes.', operation_name: 'create_instance_configuration' });
+    const at = await create('A'.repeat(32_000 - 29));
+    expect(at.code, at.err).toBe(0);
+    expect(JSON.parse(at.out)).toMatchObject({ data: { 'instance-details': { 'launch-details': { metadata: { triviapay_image_tag: 'B' } } } } });
+  });
+
+  it('secret-bundle get with --query and --raw-output prints only the base64 content (what first boot decodes)', async () => {
+    const r = await oci(['secrets', 'secret-bundle', 'get', '--secret-id', IDS.appEnvSecret, '--stage', 'CURRENT', '--query', 'data."secret-bundle-content".content', '--raw-output']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toBe(Buffer.from('CHANGEME').toString('base64'));
+  });
+
   it('rejects unknown commands and options the way click does (exit 2)', async () => {
     expect(await oci(['lb', 'backend', 'drain', ...LB])).toMatchObject({ code: 2, err: expect.stringMatching(/No such command 'drain'/) as unknown });
     expect(await oci(['lb', 'backend-health', 'get', ...LB, '--backend-name', '127.0.0.10:8000', '--drain', 'true'])).toMatchObject({ code: 2, err: expect.stringMatching(/No such option: --drain/) as unknown });

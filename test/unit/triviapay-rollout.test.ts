@@ -1,10 +1,13 @@
 // triviapay.rollout against the OCI CLI stand-in and the stand-in cloud: real HTTP instances on
 // 127.0.0.N, a load balancer that health-checks (150 ms interval, 2 s timeout, 2 retries) and
 // proxies, with time scaled down (drain grace 1 s, polls every 0.2 s).
+import { execa } from 'execa';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { TAG_PREVIOUS } from '../../runbooks/triviapay/pool.ts';
 import { IDS } from '../standins/oci/cloud-seed.ts';
 import { startTraffic } from './triviapay-traffic.ts';
-import { type World, finished, poolSummary, runbook, startWorld, waitUntil } from './triviapay-world.ts';
+import { ROOT, type World, finished, poolSummary, runbook, startWorld, waitUntil } from './triviapay-world.ts';
 
 let worlds: World[] = [];
 afterEach(async () => {
@@ -67,6 +70,38 @@ describe('triviapay.rollout', { timeout: 180_000 }, () => {
     expect(s.backends).toEqual(s.memberBackends);
     expect(Object.keys(s.tags)).toEqual([]);
     expect(w.servingLog().at(-1)?.serving).toBe(1);
+  });
+
+  it('the new configuration carries the first-boot user-data; nothing new is unchanged; new user-data alone makes a new configuration', async () => {
+    const w = await world({ size: 1, tag: 'A' });
+    const current = () => {
+      const s = w.state();
+      const c = s.configs[s.pools[IDS.pool]?.instanceConfigurationId as string];
+      return { id: c?.id as string, tags: c?.freeformTags ?? {}, metadata: (c?.instanceDetails.launchDetails as { metadata: Record<string, string> }).metadata };
+    };
+    const userData = async (env: string) => Buffer.from(String((await execa('node', [join(ROOT, 'dist/cli/runbook.mjs'), 'user-data', 'triviapay.rollout', '--env', env], { stripFinalNewline: false })).stdout)).toString('base64');
+    const env = w.env({ IMAGE_TAG: 'B' });
+    const r = await finished(runbook(w, 'triviapay.rollout', env));
+    expect(r.exitCode, r.stderr).toBe(0);
+    const first = current();
+    expect(first.metadata.triviapay_image_tag).toBe('B');
+    expect(first.metadata.user_data).toBe(await userData(env));
+    expect(first.metadata.user_data).not.toBe('I2Nsb3VkLWNvbmZpZwo=');
+
+    const again = await finished(runbook(w, 'triviapay.rollout', env));
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(again.events.filter((e) => e.type === 'step-unchanged')).toHaveLength(2);
+    expect(current().id).toBe(first.id);
+
+    const env2 = w.env({ IMAGE_TAG: 'B', BOOT_DEADLINE_SECONDS: '900' });
+    const r2 = await finished(runbook(w, 'triviapay.rollout', env2));
+    expect(r2.exitCode, r2.stderr).toBe(0);
+    expect(r2.stdout).toContain('new configuration with new first-boot user-data');
+    const second = current();
+    expect(second.id).not.toBe(first.id);
+    expect(second.tags[TAG_PREVIOUS]).toBe(first.id);
+    expect(second.metadata.user_data).toBe(await userData(env2));
+    expect(poolSummary(w.state())).toMatchObject({ size: 1, images: ['B'], orphans: [] });
   });
 
   it('retries "Out of host capacity" on the scale-up and then succeeds', async () => {

@@ -174,6 +174,11 @@ export function runCloudCommand(cmd: CloudCmd, opts: Record<string, string | str
     case 'compute-management instance-configuration create': {
       const details = parseComplex('instance-details', str('instance-details') as string) as Record<string, unknown>;
       if (details.instanceType !== 'compute') fail(400, 'InvalidParameter', 'instanceDetails.instanceType must be "compute" (keys are the API\'s camelCase names)', 'POST', '/20160918/instanceConfigurations');
+      // The compute service's limit on a launch's metadata and extendedMetadata together, counted
+      // as sent (user_data is base64): "Metadata size is N bytes and cannot be larger than 32000 bytes".
+      const launch = (details.launchDetails ?? {}) as Record<string, unknown>;
+      const size = [launch.metadata, launch.extendedMetadata].reduce<number>((n, m) => n + Object.entries((m ?? {}) as Record<string, unknown>).reduce((a, [k, v]) => a + Buffer.byteLength(k) + Buffer.byteLength(typeof v === 'string' ? v : JSON.stringify(v)), 0), 0);
+      if (size > 32_000) fail(400, 'InvalidParameter', `Metadata size is ${size} bytes and cannot be larger than 32000 bytes.`, 'POST', '/20160918/instanceConfigurations');
       const c = updateState(root, (s) => {
         const c = { id: newId('instanceconfiguration'), compartmentId: str('compartment-id') as string, displayName: str('display-name') ?? null, freeformTags: (parseComplex('freeform-tags', str('freeform-tags') ?? '{}') as Record<string, string>), definedTags: parseComplex('defined-tags', str('defined-tags') ?? '{}') as Record<string, unknown>, instanceDetails: details, timeCreated: nowIso() };
         s.configs[c.id] = c;
