@@ -137,10 +137,13 @@ else
 fi
 
 # 6. The image: login with the token on stdin, pull, logout (cleanup logs out on failure too).
-login() { timeout 120 docker login --username "$(cat "$tmp/ocir.user")" --password-stdin "$registry" <"$tmp/ocir.token" >/dev/null; }
-retry "docker login $registry" login || die "docker login to $registry failed with the OCIR credentials in Vault" "check the OCIR username and token secrets (runbook run triviapay.verify), then run: sudo $0"
-pull() { timeout 1200 docker pull -q "$image" >/dev/null; }
-retry "docker pull $image" pull || die "cannot pull $image" "check that the tag exists in $OCIR_REPO_URL, then run: sudo $0"
+# Login and pull retried together: a session that lapsed (or was logged out) between tries is renewed.
+login_pull() {
+  timeout 120 docker login --username "$(cat "$tmp/ocir.user")" --password-stdin "$registry" <"$tmp/ocir.token" >/dev/null \
+    && timeout 1200 docker pull -q "$image" >/dev/null
+}
+retry "docker login $registry and pull $image" login_pull \
+  || die "cannot log in to $registry and pull $image with the OCIR credentials in Vault" "check the tag exists in $OCIR_REPO_URL and the OCIR username and token secrets (runbook run triviapay.verify), then run: sudo $0"
 docker logout "$registry" >/dev/null 2>&1 || true
 rm -f "$tmp/ocir.token" "$tmp/ocir.token.b64"
 
