@@ -158,6 +158,22 @@ setup() {
   refute_output --partial '{{'
 }
 
+@test "triviapay.rollout user-data names each blank value (exit 3), then renders the instance's first boot" {
+  boot="${BATS_TEST_TMPDIR}/triviapay.env"
+  printf 'BACKEND_PORT=8000\nOCIR_REPO_URL=iad.ocir.io/ns/triviapay-api\n' > "$boot"
+  chmod 600 "$boot"
+  run --separate-stderr runbook user-data triviapay.rollout --env "$boot"
+  assert_failure 3
+  [[ "$stderr" == *'the instance user-data needs APP_ENV_SECRET_ID, OCIR_USERNAME_SECRET_ID, OCIR_AUTH_TOKEN_SECRET_ID'* ]]
+  printf 'APP_ENV_SECRET_ID=ocid1.vaultsecret.oc1.iad.a\nOCIR_USERNAME_SECRET_ID=ocid1.vaultsecret.oc1.iad.b\nOCIR_AUTH_TOKEN_SECRET_ID=ocid1.vaultsecret.oc1.iad.c\n' >> "$boot"
+  run --separate-stderr runbook user-data triviapay.rollout --env "$boot"
+  assert_success
+  assert_line --index 0 '#cloud-config'
+  assert_output --partial '- path: /etc/systemd/system/triviapay.service'
+  assert_output --partial '- [/usr/local/sbin/triviapay-boot]'
+  refute_output --partial '{{'
+}
+
 @test "user-data without --env says how to make one (exit 2)" {
   run --separate-stderr runbook user-data eventfold-db
   assert_failure 2
