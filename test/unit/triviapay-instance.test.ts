@@ -6,6 +6,9 @@ import { execa } from 'execa';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
@@ -29,7 +32,10 @@ function onInstance(argv: string[]): string[] {
   const dir = tmp();
   writeFileSync(join(dir, 'passwd'), `${readFileSync('/etc/passwd', 'utf8')}triviapay:x:10001:10001::/nonexistent:/usr/sbin/nologin\n`);
   writeFileSync(join(dir, 'group'), `${readFileSync('/etc/group', 'utf8')}triviapay:x:10001:\n`);
-  const setup = `mount --bind ${dir}/passwd /etc/passwd && mount --bind ${dir}/group /etc/group && mount -t tmpfs tmpfs /var/log && exec "$@"`;
+  writeFileSync(join(dir, 'apparmor-off'), 'N\n');
+  // An AppArmor kernel without apparmor_parser would make the boot script install packages.
+  const aa = '/sys/module/apparmor/parameters/enabled';
+  const setup = `mount --bind ${dir}/passwd /etc/passwd && mount --bind ${dir}/group /etc/group && mount -t tmpfs tmpfs /var/log && { [ ! -e ${aa} ] || mount --bind ${dir}/apparmor-off ${aa}; } && exec "$@"`;
   return ['unshare', '-m', '--propagation', 'private', 'bash', '-c', setup, 'instance', ...argv];
 }
 const asRoot = process.getuid?.() === 0;
@@ -133,6 +139,44 @@ describe('triviapay.service', () => {
   it('systemd-analyze security rates it within 2.0', async () => {
     const r = await v.systemdExposure('triviapay.service', unit);
     expect(r.score, r.output).toBeLessThanOrEqual(2.0);
+  });
+});
+
+describe('triviapay-health', () => {
+  const script = fileURLToPath(new URL('../../runbooks/triviapay/files/health.sh', import.meta.url));
+  async function serving(status: number, body: string): Promise<{ port: number; close: () => void }> {
+    const server = createServer((_q, res) => res.writeHead(status, { 'content-type': 'application/json' }).end(body));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return { port: (server.address() as AddressInfo).port, close: () => server.close() };
+  }
+  const health = (port: number, args: string[], env: Record<string, string> = {}) => execa('bash', [script, ...args], { reject: false, env: { TRIVIAPAY_PORT: String(port), PATH: process.env.PATH ?? '', ...env }, extendEnv: false });
+
+  it('passes on 200 {"status":"healthy"}, fails on anything else naming the last answer', async () => {
+    const ok = await serving(200, '{"status": "healthy"}');
+    const bad = await serving(200, '{"status":"ok"}');
+    const down = await serving(503, '{"status":"healthy"}');
+    try {
+      expect((await health(ok.port, [])).exitCode).toBe(0);
+      const r = await health(bad.port, ['1']);
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toMatch(/did not answer \{"status":"healthy"\}; last answer: \{"status":"ok"\}/);
+      expect((await health(down.port, [])).stderr).toMatch(/503/);
+    } finally {
+      for (const s of [ok, bad, down]) s.close();
+    }
+  });
+
+  it('stops waiting at once when the unit\'s main process ($MAINPID) is gone', async () => {
+    const bad = await serving(503, '');
+    try {
+      const t0 = Date.now();
+      const r = await health(bad.port, ['60'], { MAINPID: '2147483646' });
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toMatch(/the container exited before/);
+      expect(Date.now() - t0).toBeLessThan(20_000);
+    } finally {
+      bad.close();
+    }
   });
 });
 

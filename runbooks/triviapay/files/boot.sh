@@ -1,6 +1,7 @@
 #!/bin/bash
 # First boot of a TriviaPay pool instance, run once by cloud-init (runcmd) with no terminal.
-#   1. Docker and logrotate from the distribution's packages when the image lacks them.
+#   1. Docker, logrotate and curl (and apparmor, which dockerd needs when the kernel has AppArmor
+#      on) from the distribution's packages when the image lacks them.
 #   2. The image tag from this instance's own metadata (triviapay_image_tag, set per instance
 #      configuration: that is how a rollout changes it).
 #   3. The app env, the OCIR username and the OCIR token from Vault with the instance's identity,
@@ -63,14 +64,23 @@ retry() {
   done
 }
 
-# 1. Packages (Debian's docker.io; the unit runs /usr/bin/docker).
-if ! command -v docker >/dev/null || ! command -v logrotate >/dev/null || ! command -v curl >/dev/null; then
-  log "installing docker.io, logrotate and curl"
+# 1. Packages (Debian's docker.io; the unit runs /usr/bin/docker). With AppArmor on in the kernel,
+#    dockerd refuses every `docker run` unless apparmor_parser can load its docker-default profile,
+#    and docker.io only recommends apparmor: so it comes too when the image lacks it.
+packages=()
+for p in docker:docker.io logrotate:logrotate curl:curl; do
+  command -v "${p%%:*}" >/dev/null || packages+=("${p#*:}")
+done
+if [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" = Y ] && ! command -v apparmor_parser >/dev/null; then
+  packages+=(apparmor)
+fi
+if [ "${#packages[@]}" -gt 0 ]; then
+  log "installing ${packages[*]}"
   apt_install() {
     timeout 900 apt-get update -q >/dev/null || true
-    DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y -q --no-install-recommends docker.io logrotate curl >/dev/null
+    DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y -q --no-install-recommends "${packages[@]}" >/dev/null
   }
-  retry "apt-get install" apt_install || die "docker.io, logrotate and curl could not be installed" "check the host's package mirror, then run: sudo $0"
+  retry "apt-get install" apt_install || die "${packages[*]} could not be installed" "check the host's package mirror, then run: sudo $0"
 fi
 command -v oci >/dev/null || die "the OCI CLI (oci) is not installed" "use an image that ships the OCI CLI, then run: sudo $0"
 systemctl enable --now docker.service >/dev/null 2>&1 || die "docker.service does not start" "journalctl -u docker.service, then run: sudo $0"

@@ -11,6 +11,11 @@ while :; do
   if [[ $body =~ \"status\"[[:space:]]*:[[:space:]]*\"healthy\" ]]; then
     exit 0
   fi
+  # Run as the unit's ExecStartPost, $MAINPID is the `docker run`: once it is gone, stop waiting.
+  if [ -n "${MAINPID:-}" ] && ! kill -0 "$MAINPID" 2>/dev/null; then
+    printf 'triviapay-health: the container exited before %s answered healthy\n' "$url" >&2
+    exit 1
+  fi
   if [ "$SECONDS" -ge "$end" ]; then
     printf 'triviapay-health: %s did not answer {"status":"healthy"}; last answer: %s\n' "$url" "${body:0:200}" >&2
     exit 1
