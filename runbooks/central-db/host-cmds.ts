@@ -33,7 +33,7 @@ export function redisCli(password: Secret | null, args: string[]): Cmd {
   return read(['docker', 'exec', '-i', CONTAINERS.redis, 'sh', '-c', script, 'sh', ...args], { stdin: password ?? '', okCodes: [0, 1], timeoutMs: 60_000 });
 }
 
-export const healthOf = (container: string): Cmd => read(['docker', 'inspect', '-f', '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}', container], { okCodes: [0, 1] });
+export { healthOf } from '../../lib/steps/docker.ts';
 
 /** The PgBouncer reload: SIGHUP re-reads pgbouncer.ini and the userlist without dropping clients. */
 export const reloadPgbouncer = (): Cmd => write(['docker', 'kill', '--signal', 'HUP', CONTAINERS.pgbouncer]);
