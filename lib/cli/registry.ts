@@ -30,6 +30,10 @@ export const RUNBOOKS: Entry[] = [
   { name: 'familycart.rollback', system: 'familycart', summary: 'FamilyCart: go back to the previous (or a named) SHA', load: async () => (await import('../../runbooks/familycart/index.ts')).rollback },
   { name: 'familycart.backup', system: 'familycart', summary: 'FamilyCart: dump, check and upload the database now', load: async () => (await import('../../runbooks/familycart/index.ts')).backup },
   { name: 'familycart.restore', system: 'familycart', summary: 'FamilyCart: restore the newest dump and prove every table equal to the backup', load: async () => (await import('../../runbooks/familycart/index.ts')).restore },
+  { name: 'gratonite', system: 'gratonite', summary: 'Gratonite bring-up: volume, Docker, firewall, Caddy, coturn, secrets checked, gated start of each service', load: async () => (await import('../../runbooks/gratonite/index.ts')).bringUp },
+  { name: 'gratonite.secrets', system: 'gratonite', summary: 'Gratonite: strong secrets into a new env file (mode 600, never printed)', load: async () => (await import('../../runbooks/gratonite/index.ts')).secrets },
+  { name: 'gratonite.smoke', system: 'gratonite', summary: 'Gratonite: health, register/login, realtime, attachment, public file, TURN and voice', load: async () => (await import('../../runbooks/gratonite/index.ts')).smoke },
+  { name: 'gratonite.rollback', system: 'gratonite', summary: 'Gratonite: previous image tags and env snapshot back, API and web only, smoke again', load: async () => (await import('../../runbooks/gratonite/index.ts')).rollback },
 ];
 
 export function findRunbook(name: string): Entry | undefined {
