@@ -29,15 +29,15 @@ export async function started(procs: ResultPromise[], file: string, args: string
 export const TURN_USER = 'smoketurnuser';
 export const TURN_PASS = 'smoke-turn-password-not-secret';
 
-export async function world(procs: ResultPromise[], o: { health?: 'ok' | 'degraded'; turnPassword?: string } = {}): Promise<SmokeTarget> {
+export async function world(procs: ResultPromise[], o: { health?: 'ok' | 'degraded'; turnPassword?: string; origin?: string; cdn?: string } = {}): Promise<SmokeTarget & { ports: { api: number; web: number } }> {
   const [apiPort, webPort, turnPort] = [await freePort(), await freePort(), await freePort()];
-  const origin = `http://127.0.0.1:${webPort}`;
+  const origin = o.origin ?? `http://127.0.0.1:${webPort}`;
   const api = `http://127.0.0.1:${apiPort}`;
-  await started(procs, process.execPath, ['--import', 'tsx', API], { PORT: String(apiPort), HOST: '127.0.0.1', CORS_ORIGIN: origin, CDN_BASE_URL: api, JWT_SECRET: 'standin-jwt', DATABASE_URL: 'postgres://standin', STANDIN_HEALTH: o.health ?? 'ok' }, /listening on/, 'the API stand-in');
+  await started(procs, process.execPath, ['--import', 'tsx', API], { PORT: String(apiPort), HOST: '127.0.0.1', CORS_ORIGIN: origin, CDN_BASE_URL: o.cdn ?? api, JWT_SECRET: 'standin-jwt', DATABASE_URL: 'postgres://standin', STANDIN_HEALTH: o.health ?? 'ok' }, /listening on/, 'the API stand-in');
   await started(procs, process.execPath, ['--import', 'tsx', WEB], { PORT: String(webPort), HOST: '127.0.0.1', VITE_API_URL: api }, /listening on/, 'the web stand-in');
   const dir = mkdtempSync(join(tmpdir(), 'turn-'));
   const relay = 50000 + (turnPort % 10000);
   writeFileSync(join(dir, 'turnserver.conf'), [`listening-ip=127.0.0.1`, `relay-ip=127.0.0.1`, `listening-port=${turnPort}`, `min-port=${relay}`, `max-port=${relay + 20}`, 'realm=smoke.test', 'fingerprint', 'lt-cred-mech', `user=${TURN_USER}:${TURN_PASS}`, 'no-tls', 'no-dtls', 'no-cli', `userdb=${join(dir, 'turndb')}`, `pidfile=${join(dir, 'turn.pid')}`, 'log-file=stdout', 'simple-log', ''].join('\n'));
   await started(procs, '/usr/bin/turnserver', ['-c', join(dir, 'turnserver.conf')], {}, /(?:Total General servers|IPv4\. TCP listener opened on|listener opened on)/, 'turnserver');
-  return { app: origin, api, cdn: api, reach: { timeoutMs: 5_000 }, turn: { host: '127.0.0.1', port: turnPort, username: TURN_USER, password: o.turnPassword ?? TURN_PASS } };
+  return { ports: { api: apiPort, web: webPort }, app: origin, api, cdn: api, reach: { timeoutMs: 5_000 }, turn: { host: '127.0.0.1', port: turnPort, username: TURN_USER, password: o.turnPassword ?? TURN_PASS } };
 }

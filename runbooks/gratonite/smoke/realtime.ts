@@ -1,6 +1,6 @@
 // Two Socket.IO clients on the API's own origin, through the same path a browser takes.
 import { type Socket, io } from 'socket.io-client';
-import { type Reach, agentFor } from './client.ts';
+import { type Reach, agentFor, portFor } from './client.ts';
 import { EVENTS, type MessageEvent } from './routes.ts';
 
 export interface Live {
@@ -11,9 +11,12 @@ export interface Live {
 }
 
 /** Connects with the user's token over the websocket transport only (the upgrade must work). */
+/** The origin a Socket.IO client dials: with --connect-to, the pinned port (the name stays for TLS and Host). */
+const dial = (url: URL, r: Reach) => (r.connectTo ? `${url.protocol}//${url.hostname}:${portFor(url, r)}` : url.origin);
+
 export function connect(apiBase: string, token: string, r: Reach): Promise<Live> {
   const url = new URL(apiBase);
-  const socket = io(url.origin, { transports: ['websocket'], auth: { token }, reconnection: false, timeout: r.timeoutMs, agent: agentFor(url, r) as never, ca: r.ca, forceNew: true } as never);
+  const socket = io(dial(url, r), { transports: ['websocket'], auth: { token }, reconnection: false, timeout: r.timeoutMs, agent: agentFor(url, r) as never, ca: r.ca, forceNew: true } as never);
   const seen: MessageEvent[] = [];
   const waiters: { match: (m: MessageEvent) => boolean; done: (m: MessageEvent) => void }[] = [];
   socket.on(EVENTS.messageCreate, (m: MessageEvent) => {
@@ -42,7 +45,7 @@ export function connect(apiBase: string, token: string, r: Reach): Promise<Live>
 /** An Engine.IO websocket opened through the proxy, no account needed: the bring-up's websocket gate. */
 export function websocketOpens(apiBase: string, r: Reach): Promise<string> {
   const url = new URL(apiBase);
-  const socket = io(url.origin, { transports: ['websocket'], reconnection: false, timeout: r.timeoutMs, agent: agentFor(url, r) as never, ca: r.ca, forceNew: true, autoConnect: false } as never);
+  const socket = io(dial(url, r), { transports: ['websocket'], reconnection: false, timeout: r.timeoutMs, agent: agentFor(url, r) as never, ca: r.ca, forceNew: true, autoConnect: false } as never);
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => (socket.close(), reject(new Error(`no websocket to ${url.origin} within ${r.timeoutMs} ms`))), r.timeoutMs);
     socket.io.open((err?: Error) => {

@@ -1,0 +1,63 @@
+// The shipped Caddyfile (local-CA variant) run by Debian's real caddy in front of the Gratonite
+// stand-ins: redirects to HTTPS, HSTS, only the files route on cdn., and the whole smoke checklist
+// through it, websocket included. The test moves Caddy's listeners and upstreams to free ports
+// on 127.0.0.1 and its storage to a scratch folder; nothing else in the file changes.
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { exampleValues } from '../../lib/config/schema.ts';
+import { gratoniteConfig } from '../../runbooks/gratonite/config.ts';
+import { LOG_DIR, caddyfile } from '../../runbooks/gratonite/env-files.ts';
+import { request } from '../../runbooks/gratonite/smoke/client.ts';
+import { runSmoke, uploadGate } from '../../runbooks/gratonite/smoke/checks.ts';
+import { websocketOpens } from '../../runbooks/gratonite/smoke/realtime.ts';
+import { freePort } from '../free-port.ts';
+import { spawnedProcesses } from './spawned.ts';
+import { started, world } from './gratonite-world.ts';
+
+const procs = spawnedProcesses();
+const c = gratoniteConfig.build(exampleValues(gratoniteConfig));
+const [APP, API, CDN] = [`https://${c.hosts.app}`, `https://${c.hosts.api}`, `https://${c.hosts.cdn}`];
+
+async function proxied() {
+  const w = await world(procs, { origin: APP, cdn: CDN });
+  const [http, https] = [await freePort(), await freePort()];
+  const dir = mkdtempSync(join(tmpdir(), 'caddy-run-'));
+  const text = caddyfile({ ...c, tlsIssuer: 'local' })
+    .replace('{\n\tlocal_certs', `{\n\thttp_port ${http}\n\thttps_port ${https}\n\tadmin off\n\tlocal_certs`)
+    .replaceAll('127.0.0.1:4000', `127.0.0.1:${w.ports.api}`)
+    .replaceAll('127.0.0.1:8080', `127.0.0.1:${w.ports.web}`)
+    .replaceAll(LOG_DIR, dir);
+  writeFileSync(join(dir, 'Caddyfile'), text);
+  await started(procs, 'caddy', ['run', '--adapter', 'caddyfile', '--config', join(dir, 'Caddyfile')], { HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir }, /serving initial configuration/, 'caddy');
+  const root = join(dir, 'caddy/pki/authorities/local/root.crt');
+  for (let i = 0; i < 100 && !existsSync(root); i++) await new Promise((r) => setTimeout(r, 100));
+  const reach = { connectTo: `127.0.0.1:${https}`, ca: readFileSync(root, 'utf8'), timeoutMs: 10_000 };
+  return { w, reach, http };
+}
+
+describe('the Caddyfile in front of the stand-ins (real caddy, local CA)', () => {
+  it('redirects HTTP to HTTPS, sends HSTS, and serves only the files route on cdn.', async () => {
+    const { reach, http } = await proxied();
+    const plain = await request(`http://${c.hosts.app}/x`, { ...reach, connectTo: `127.0.0.1:${http}` });
+    expect(plain.status).toBe(308);
+    expect(plain.headers.location).toBe(`${APP}/x`);
+    const page = await request(`${APP}/`, reach);
+    expect(page.status).toBe(200);
+    expect(page.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
+    expect((await request(`${CDN}/health`, reach)).status).toBe(404);
+    expect((await request(`${CDN}/api/v1/files/none.png`, reach)).status).toBe(404);
+    expect((await request(`${API}/health`, reach)).status).toBe(200);
+  }, 90_000);
+
+  it('the smoke checklist passes through it, Socket.IO over websocket included', async () => {
+    const { w, reach } = await proxied();
+    const lines = await runSmoke({ ...w, app: APP, api: API, cdn: CDN, reach });
+    for (const l of lines) expect(l.ok, `${l.name}: ${l.detail}`).toBe(true);
+    expect(lines.find((l) => l.name === 'public-file')?.detail).toMatch(new RegExp(`^${CDN}/api/v1/files/[0-9a-f]{64}\\.png renders without auth`));
+    // The bring-up's gates 5 and 6, through the same proxy.
+    await expect(websocketOpens(API, reach)).resolves.toMatch(/open \(transport websocket\)/);
+    await expect(uploadGate({ ...w, app: APP, api: API, cdn: CDN, reach })).resolves.toMatch(new RegExp(`${CDN}/api/v1/files/[0-9a-f]{64}\\.png renders them without auth`));
+  }, 90_000);
+});
