@@ -21,7 +21,8 @@ export const imagesOf = (c: GratoniteConfig) => [`${c.images.api}:${c.tag}`, `${
 const platformOf = (image: string) => read(['docker', 'image', 'inspect', '--format', '{{.Os}}/{{.Architecture}}', image], { okCodes: [0, 1] });
 
 async function ps(exec: Executor) {
-  return parsePs((await exec.run(gCmds.ps())).stdout);
+  const r = await exec.run(gCmds.ps());
+  return r.exitCode === 0 ? parsePs(r.stdout) : [];
 }
 
 async function migrated(exec: Executor): Promise<{ tag?: string; backwardCompatible?: boolean }> {

@@ -24,7 +24,8 @@ export const gCmds = {
   /** Starts one service without touching the ones it depends on (each has its own gate). */
   up: (service: string) => compose(['up', '-d', '--no-deps', service], { write: true, timeoutMs: 10 * 60_000 }),
   restart: (services: string[]) => compose(['up', '-d', '--no-deps', '--force-recreate', ...services], { write: true, timeoutMs: 10 * 60_000 }),
-  ps: () => compose(['ps', '--all', '--format', 'json'], { write: false }),
+  // Exit 1 when the compose file is not there yet (a dry run on a fresh host): no services.
+  ps: () => compose(['ps', '--all', '--format', 'json'], { write: false, okCodes: [0, 1] }),
   logs: (service: string) => compose(['logs', '--no-color', '--tail', '20', service], { write: false, okCodes: [0, 1] }),
   apiHealth: () => read(['curl', '-sS', '--max-time', '5', '-w', '\\n%{http_code}', 'http://127.0.0.1:4000/health'], { okCodes: curlCodes }),
   webStatus: () => read(['curl', '-sS', '--max-time', '5', '-o', '/dev/null', '-w', '%{http_code}', 'http://127.0.0.1:8080/'], { okCodes: curlCodes }),

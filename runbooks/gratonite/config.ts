@@ -4,12 +4,12 @@ import type { Secret } from '../../lib/core/secret.ts';
 import { secretChecks } from './secrets.ts';
 
 export const OPT = '/opt/gratonite';
-export const ETC = '/etc/gratonite';
 /** The block volume: the stateful services' data and Caddy's logs. */
 export const SRV = '/srv/gratonite';
 export const STATE = '/var/lib/gratonite';
 export const COMPOSE_FILE = `${OPT}/compose.yaml`;
-export const COMPOSE_ENV = `${ETC}/compose.env`;
+/** compose.env sits with the env files: a deploy snapshot and a rollback treat them alike. */
+export const COMPOSE_ENV = `${OPT}/compose.env`;
 
 /** Secrets of the API and its services; every one has an upstream development fallback, so every one is required. */
 export const SECRET_KEYS = ['JWT_SECRET', 'ENCRYPTION_KEY', 'POSTGRES_PASSWORD', 'MINIO_ACCESS_KEY', 'MINIO_SECRET_KEY', 'LIVEKIT_API_KEY', 'LIVEKIT_API_SECRET', 'TURN_USERNAME', 'TURN_PASSWORD'] as const;

@@ -133,3 +133,28 @@ describe('gratonite bring-up order', () => {
     expect(rec.events.filter((e) => e.type === 'step-planned').map((e) => (e as { id: string }).id)).toContain('gratonite.upload');
   });
 });
+
+describe('gratonite commands and parsers', () => {
+  it('builds the compose commands as exact argv, secrets nowhere', async () => {
+    const { gCmds } = await import('../../runbooks/gratonite/commands.ts');
+    const pre = ['docker', 'compose', '--project-directory', '/opt/gratonite', '--env-file', '/opt/gratonite/compose.env', '-f', '/opt/gratonite/compose.yaml'];
+    expect(gCmds.migrate().argv).toEqual([...pre, 'run', '--rm', '--no-TTY', 'migrate']);
+    expect(gCmds.up('api').argv).toEqual([...pre, 'up', '-d', '--no-deps', 'api']);
+    expect(gCmds.upStateful(180).argv).toEqual([...pre, 'up', '-d', '--wait', '--wait-timeout', '180', 'postgres', 'redis', 'minio']);
+    expect(gCmds.restart(['api', 'web']).argv).toEqual([...pre, 'up', '-d', '--no-deps', '--force-recreate', 'api', 'web']);
+    expect(gCmds.migrate().okCodes).toHaveLength(256);
+  });
+
+  it('parses compose ps in both of its formats, the health answer and sha256sum', async () => {
+    const { parsePs, parseApiHealth, describePs } = await import('../../runbooks/gratonite/commands.ts');
+    const { parseSums } = await import('../../runbooks/gratonite/record.ts');
+    const line = { Service: 'postgres', State: 'running', Health: 'healthy' };
+    expect(parsePs(JSON.stringify(line))).toEqual([line]);
+    expect(parsePs(JSON.stringify([line]))).toEqual([line]);
+    expect(describePs([line], ['postgres', 'redis'])).toBe('postgres running/healthy, redis not created');
+    expect(parseApiHealth('{"status":"ok"}\n200', 0, '')).toEqual({ ok: true, saw: '200 status ok' });
+    expect(parseApiHealth('{"status":"degraded"}\n503', 0, '').ok).toBe(false);
+    expect(parseApiHealth('', 7, 'curl: (7) Failed to connect').saw).toMatch(/no answer on 127\.0\.0\.1:4000 \(curl: \(7\)/);
+    expect(parseSums(`${'a'.repeat(64)}  /opt/gratonite/api.env\nsha256sum: /x: No such file`)).toEqual({ 'api.env': 'a'.repeat(64) });
+  });
+});
