@@ -7,6 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { exampleValues } from '../../lib/config/schema.ts';
+import { Secret } from '../../lib/core/secret.ts';
+import { runSteps } from '../../lib/engine/engine.ts';
+import type { EngineEvent } from '../../lib/engine/types.ts';
+import { recorder } from '../../lib/render/tty.ts';
+import { smoke } from '../../runbooks/gratonite/index.ts';
+import { ScriptedExecutor } from './fakes.ts';
 import { gratoniteConfig } from '../../runbooks/gratonite/config.ts';
 import { LOG_DIR, caddyfile } from '../../runbooks/gratonite/env-files.ts';
 import { request } from '../../runbooks/gratonite/smoke/client.ts';
@@ -14,14 +20,14 @@ import { runSmoke, uploadGate } from '../../runbooks/gratonite/smoke/checks.ts';
 import { websocketOpens } from '../../runbooks/gratonite/smoke/realtime.ts';
 import { freePort } from '../free-port.ts';
 import { spawnedProcesses } from './spawned.ts';
-import { started, world } from './gratonite-world.ts';
+import { TURN_PASS, TURN_USER, started, world } from './gratonite-world.ts';
 
 const procs = spawnedProcesses();
 const c = gratoniteConfig.build(exampleValues(gratoniteConfig));
 const [APP, API, CDN] = [`https://${c.hosts.app}`, `https://${c.hosts.api}`, `https://${c.hosts.cdn}`];
 
-async function proxied() {
-  const w = await world(procs, { origin: APP, cdn: CDN });
+async function proxied(health: 'ok' | 'degraded' = 'ok') {
+  const w = await world(procs, { origin: APP, cdn: CDN, health });
   const [http, https] = [await freePort(), await freePort()];
   const dir = mkdtempSync(join(tmpdir(), 'caddy-run-'));
   const text = caddyfile({ ...c, tlsIssuer: 'local' })
@@ -34,7 +40,7 @@ async function proxied() {
   const root = join(dir, 'caddy/pki/authorities/local/root.crt');
   for (let i = 0; i < 100 && !existsSync(root); i++) await new Promise((r) => setTimeout(r, 100));
   const reach = { connectTo: `127.0.0.1:${https}`, ca: readFileSync(root, 'utf8'), timeoutMs: 10_000 };
-  return { w, reach, http };
+  return { w, reach, http, https, root };
 }
 
 describe('the Caddyfile in front of the stand-ins (real caddy, local CA)', () => {
@@ -59,5 +65,19 @@ describe('the Caddyfile in front of the stand-ins (real caddy, local CA)', () =>
     // The bring-up's gates 5 and 6, through the same proxy.
     await expect(websocketOpens(API, reach)).resolves.toMatch(/open \(transport websocket\)/);
     await expect(uploadGate({ ...w, app: APP, api: API, cdn: CDN, reach })).resolves.toMatch(new RegExp(`${CDN}/api/v1/files/[0-9a-f]{64}\\.png renders them without auth`));
+  }, 90_000);
+
+  it.each([['ok', 0], ['degraded', 1]] as const)('the gratonite.smoke runbook prints a line per check and exits %s -> %s, naming what failed', async (health, code) => {
+    const { w, https, root } = await proxied(health);
+    const config = { ...c, check: { ...c.check, connectTo: `127.0.0.1:${https}`, caFile: root, timeoutSeconds: 10, turnAddress: `127.0.0.1:${w.turn.port}` }, secrets: { ...c.secrets, TURN_USERNAME: new Secret('TURN_USERNAME', TURN_USER), TURN_PASSWORD: new Secret('TURN_PASSWORD', TURN_PASS) } };
+    const rec = recorder();
+    const res = await runSteps(smoke, { exec: new ScriptedExecutor(), config, emit: rec.emit });
+    const logs = rec.events.filter((e): e is Extract<EngineEvent, { type: 'log' }> => e.type === 'log').map((e) => e.message);
+    expect(logs).toHaveLength(6);
+    expect(res.exitCode, logs.join('\n')).toBe(code);
+    const end = rec.events.find((e): e is Extract<EngineEvent, { type: 'run-end' }> => e.type === 'run-end');
+    if (code) expect(end?.error?.message).toMatch(/^smoke failed: health \(.*503/);
+    else expect(logs.every((l) => l.startsWith('ok '))).toBe(true);
+    expect(JSON.stringify(rec.events)).not.toContain(TURN_PASS);
   }, 90_000);
 });
