@@ -40,6 +40,14 @@ async function proxied(health: 'ok' | 'degraded' = 'ok') {
   const root = join(dir, 'caddy/pki/authorities/local/root.crt');
   for (let i = 0; i < 100 && !existsSync(root); i++) await new Promise((r) => setTimeout(r, 100));
   const reach = { connectTo: `127.0.0.1:${https}`, ca: readFileSync(root, 'utf8'), timeoutMs: 10_000 };
+  // Caddy issues the local certificates after it starts serving: poll until each name's is there.
+  for (const name of [APP, API, CDN]) {
+    for (let i = 0; ; i++) {
+      const ok = await request(`${name}/`, reach).then(() => true, (e: Error) => (i >= 150 ? Promise.reject(new Error(`${name}: no TLS within 30 s: ${e.message}`)) : false));
+      if (ok) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
   return { w, reach, http, https, root };
 }
 
