@@ -71,7 +71,7 @@ for rb in $RUNBOOKS; do
   if ! node "$root/current/bin/runbook.mjs" run "$rb" --target local --env "$envdir/$rb.env" --yes --json \
       >>"$logdir/bootstrap.jsonl"; then
     die "runbook $rb failed on $(hostname); its events are in $logdir/bootstrap.jsonl" \
-      "fix the cause, then run: sudo runbook run $rb --env $envdir/$rb.env --yes, and sudo $0"
+      "fix the cause, then run: sudo runbook run $rb --target local --env $envdir/$rb.env --yes, and sudo $0"
   fi
 done
 log "done: $RUNBOOKS"

@@ -14,9 +14,14 @@ usage:
   runbook user-data RUNBOOK --env FILE the runbook's first-boot cloud-init user-data, rendered
                                        (--env-example: the env file it takes)
   runbook unlock --target TARGET       break a stale run lock on a host
+  runbook vm list | stop NAME          the throwaway VMs that --target vm booted
 
 run options:
-  --target TARGET     local (default) or ssh://user@host[:port]
+  --target TARGET     where to run (required):
+                        vm, vm:NAME    a throwaway ARM64 VM on this machine, booted (or reused)
+                                       from the project's cached image; kept until \`runbook vm stop\`
+                        ssh://user@host[:port]   a host over SSH
+                        local          this machine itself (cloud-init, an operator on the host)
   --env FILE          dotenv file with the runbook's variables (repeatable; later files win)
   --ssh-config FILE   OpenSSH client config to use (keys, known_hosts)
   --dry-run           show the plan: reads run on the host, writes are printed, never run
@@ -56,7 +61,13 @@ async function main(argv: string[]): Promise<number> {
   if (cmd === 'list') return print(RUNBOOKS.map((r) => `${r.name.padEnd(28)} ${r.summary}\n`).join(''));
   if (cmd === 'unlock') {
     const { unlock } = await import('./run.ts');
-    return unlock(o.target ?? 'local', o['ssh-config']);
+    return unlock(needTarget(o.target, 'unlock'), o['ssh-config']);
+  }
+  if (cmd === 'vm') {
+    const { listThrowaways, stopThrowaway } = await import('../vm/throwaway.ts');
+    if (name === 'list' || !name) return print(listThrowaways());
+    if (name === 'stop' && pos[2]) return print(await stopThrowaway(pos[2]));
+    throw new RunbookError('usage', 'vm takes "list" or "stop NAME"', { hint: 'runbook vm list' });
   }
   if (cmd !== 'show' && cmd !== 'run' && cmd !== 'user-data') throw new RunbookError('usage', `unknown command "${cmd}"`, { hint: 'runbook --help' });
   if (!name) throw new RunbookError('usage', `${cmd} needs a runbook name`, { hint: 'runbook list' });
@@ -76,9 +87,11 @@ async function main(argv: string[]): Promise<number> {
     if (!o.env?.length) throw new RunbookError('usage', `user-data ${name} needs --env FILE`, { hint: `runbook user-data ${name} --env-example > ${name}-boot.env` });
     return print(renderUserData(rb.cloudInit.template, rb.cloudInit.vars(loadConfig(schema, o.env))));
   }
+  // A runbook that acts only through the OCI API from this machine has no host to pick.
+  const target = rb.apiOnly ? (o.target ?? 'local') : needTarget(o.target, `run ${name}`);
   const { runCommand } = await import('./run.ts');
   return runCommand(rb, {
-    target: o.target ?? 'local',
+    target,
     envFiles: o.env ?? [],
     sshConfig: o['ssh-config'],
     dryRun: Boolean(o['dry-run']),
@@ -88,6 +101,16 @@ async function main(argv: string[]): Promise<number> {
     json: Boolean(o.json),
     quiet: Boolean(o.quiet),
   });
+}
+
+// No default target: a run without one would converge the machine it was typed on.
+function needTarget(target: string | undefined, what: string): string {
+  if (target) return target;
+  throw new RunbookError('usage', `${what} needs --target: where should it run?
+  --target vm                       a throwaway ARM64 VM on this machine (nothing at risk)
+  --target vm:NAME                  the same, named (several can run side by side)
+  --target ssh://user@host[:port]   a host over SSH
+  --target local                    this machine itself (first boot, or an operator on the host)`, { hint: `runbook ${what} --target vm` });
 }
 
 function print(s: string): number {

@@ -34,7 +34,9 @@ export async function runCommand(rb: Runbook<any>, o: RunCommandOptions): Promis
       process.stderr.write(`${new RunbookError(kind, message, { host, hint }).describe()}\n`);
     }
   };
-  const exec = executorFor(o.target, { sshConfig: o.sshConfig, apiOnly: rb.apiOnly });
+  const vm = rb.apiOnly ? undefined : await throwawayFor(o.target, o.json || o.quiet);
+  const target = vm?.target() ?? o.target;
+  const exec = executorFor(target, { sshConfig: vm?.sshConfigPath ?? o.sshConfig, apiOnly: rb.apiOnly });
   // A runbook that acts only through APIs has no host of its own to lock or to keep an audit on.
   const hostState = !o.dryRun && !rb.apiOnly;
   const ac = new AbortController();
@@ -73,12 +75,30 @@ export async function runCommand(rb: Runbook<any>, o: RunCommandOptions): Promis
     process.off('SIGTERM', onSig);
     if (release) await release().catch((err: unknown) => process.stderr.write(`warning: lock not released: ${asRunbookError(err).message}\n`));
     await exec.close();
+    if (vm) {
+      const { howToReach } = await import('../vm/throwaway.ts');
+      (o.json || o.quiet ? process.stderr : process.stdout).write(`${howToReach(vm)}\n`);
+    }
+  }
+}
+
+/** For `--target vm[:NAME]`: the booted (or reused) VM; progress goes to stderr when stdout is for machines. */
+async function throwawayFor(target: string, quietStdout: boolean) {
+  if (target !== 'vm' && !target.startsWith('vm:')) return undefined;
+  const { throwawayVm, vmTargetName } = await import('../vm/throwaway.ts');
+  const name = vmTargetName(target) as string;
+  const out = quietStdout ? process.stderr : process.stdout;
+  try {
+    return await throwawayVm(name, (line) => out.write(`${line}\n`));
+  } catch (err) {
+    throw err instanceof RunbookError ? err : new RunbookError('unreachable', `the throwaway VM ${name} did not come up: ${(err as Error).message}`, { host: `vm:${name}`, hint: `runbook vm stop ${name}, then run again` });
   }
 }
 
 /** `runbook unlock`: removes the run lock after the operator has made sure no run is active. */
 export async function unlock(target: string, sshConfig?: string): Promise<number> {
-  const exec = executorFor(target, { sshConfig });
+  const vm = await throwawayFor(target, false);
+  const exec = executorFor(vm?.target() ?? target, { sshConfig: vm?.sshConfigPath ?? sshConfig });
   try {
     const cur = await exec.run(lockCmds.readInfo());
     await exec.run(lockCmds.release());

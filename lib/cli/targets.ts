@@ -11,5 +11,5 @@ export function executorFor(target: string, opts: { sshConfig?: string; apiOnly?
   }
   if (target === 'local') return new LocalExecutor();
   if (target.startsWith('ssh://')) return new SshExecutor(parseSshUrl(target), { configFile: opts.sshConfig });
-  throw new RunbookError('usage', `unknown target ${JSON.stringify(target)}`, { hint: 'use --target local or --target ssh://user@host[:port]' });
+  throw new RunbookError('usage', `unknown target ${JSON.stringify(target)}`, { hint: 'use --target vm, --target ssh://user@host[:port] or --target local' });
 }

@@ -9,7 +9,7 @@ import { archiveEntries } from '../../test/containers/archive.ts';
 import { ensureContainerImages } from '../../test/containers/build.ts';
 import { tarSize } from '../../test/containers/tar.ts';
 import { loadImages } from '../../test/containers/vm-docker.ts';
-import { bootVm, stopAllVms } from '../../test/vm/vm.ts';
+import { bootVm, stopAllVms } from '../../lib/vm/vm.ts';
 
 const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const mb = (n: number) => `${(n / 1e6).toFixed(0)} MB`;

@@ -3,7 +3,7 @@
 // hostname set), their ratio; then one -smp 2 VM running a small workload twice against two
 // -smp 1 VMs running it once each in parallel (both restored from snapshots).
 import { ensureSnapshot, restoreVm, type SnapshotSpec } from '../../test/vm/snapshot.ts';
-import { bootVm, ensureImage, type Vm } from '../../test/vm/vm.ts';
+import { bootVm, ensureImage, type Vm } from '../../lib/vm/vm.ts';
 
 const N = Number(process.env.BENCH_RUNS ?? 3);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;

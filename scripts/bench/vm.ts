@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { bootVm, ensureImage, testKey } from '../../test/vm/vm.ts';
+import { bootVm, ensureImage, testKey } from '../../lib/vm/vm.ts';
 import { envFile, runOn, runbook } from '../../test/integration/runbook-cli.ts';
 
 const N = Number(process.env.BENCH_RUNS ?? 3);

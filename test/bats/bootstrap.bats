@@ -93,6 +93,6 @@ bootstrap() {
   NODE_FAIL=base-host run --separate-stderr bootstrap
   assert_failure 1
   [[ "$stderr" == *'runbook base-host failed'* ]]
-  [[ "$stderr" == *"next: fix the cause, then run: sudo runbook run base-host --env $T/etc/base-host.env --yes"* ]]
+  [[ "$stderr" == *"next: fix the cause, then run: sudo runbook run base-host --target local --env $T/etc/base-host.env --yes"* ]]
   [ "$(wc -l < "$T/node.log")" -eq 1 ]
 }

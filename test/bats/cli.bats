@@ -26,6 +26,44 @@ setup() {
   [[ "$stderr" == *'runbook list'* ]]
 }
 
+@test "run without --target is a usage error showing the choices, and nothing runs (exit 2)" {
+  make_stubs
+  env_file="$(write_env)"
+  PATH="${STUBS}:${PATH}" run --separate-stderr runbook run base-host --env "$env_file" --yes
+  assert_failure 2
+  [[ "$stderr" == *'run base-host needs --target'* ]]
+  for choice in '--target vm ' '--target vm:NAME' '--target ssh://user@host[:port]' '--target local'; do
+    [[ "$stderr" == *"$choice"* ]] || { echo "missing choice: $choice"; false; }
+  done
+  [[ "$stderr" == *'next: runbook run base-host --target vm'* ]]
+  run cat "$CALLS"
+  assert_output ''
+}
+
+@test "unlock without --target is a usage error too (exit 2)" {
+  run --separate-stderr runbook unlock
+  assert_failure 2
+  [[ "$stderr" == *'unlock needs --target'* ]]
+}
+
+@test "a bad VM name is a usage error before anything boots (exit 2)" {
+  env_file="$(write_env)"
+  RUNBOOK_CACHE_DIR="${BATS_TEST_TMPDIR}/cache" run --separate-stderr runbook run base-host --env "$env_file" --target 'vm:No Such'
+  assert_failure 2
+  [[ "$stderr" == *'VM name "No Such" must be'* ]]
+  [ ! -e "${BATS_TEST_TMPDIR}/cache/images" ]
+}
+
+@test "vm list says when there is none; vm stop of an unknown VM is a usage error (exit 2)" {
+  RUNBOOK_CACHE_DIR="${BATS_TEST_TMPDIR}/cache" run --separate-stderr runbook vm list
+  assert_success
+  assert_output --partial 'no VMs'
+  RUNBOOK_CACHE_DIR="${BATS_TEST_TMPDIR}/cache" run --separate-stderr runbook vm stop nope
+  assert_failure 2
+  [[ "$stderr" == *'no VM named "nope"'* ]]
+  [[ "$stderr" == *'runbook vm list'* ]]
+}
+
 @test "an unknown option is a usage error (exit 2)" {
   run --separate-stderr runbook run base-host --frobnicate
   assert_failure 2
@@ -43,7 +81,7 @@ setup() {
 @test "a malformed .env is a config error naming file, line and variable (exit 3)" {
   env_file="${BATS_TEST_TMPDIR}/bad.env"
   printf 'ADMIN_USER=admin\nOPERATOR_CIDRS=10.0.0.0/8 10.1.0.0/16\n' > "$env_file"
-  run --separate-stderr runbook run base-host --dry-run --env "$env_file"
+  run --separate-stderr runbook run base-host --target local --dry-run --env "$env_file"
   assert_failure 3
   [[ "$stderr" == *"bad.env:2: the value of OPERATOR_CIDRS has spaces and no quotes"* ]]
 }
@@ -51,13 +89,13 @@ setup() {
 @test "a missing required variable is named (exit 3)" {
   env_file="${BATS_TEST_TMPDIR}/partial.env"
   printf 'OPERATOR_CIDRS=10.0.0.0/8\n' > "$env_file"
-  run --separate-stderr runbook run base-host --dry-run --env "$env_file"
+  run --separate-stderr runbook run base-host --target local --dry-run --env "$env_file"
   assert_failure 3
   [[ "$stderr" == *"ADMIN_SSH_KEYS is required"* ]]
 }
 
 @test "a missing .env file is a clear error (exit 3)" {
-  run --separate-stderr runbook run base-host --dry-run --env /nonexistent/base-host.env
+  run --separate-stderr runbook run base-host --target local --dry-run --env /nonexistent/base-host.env
   assert_failure 3
   [[ "$stderr" == *"cannot read /nonexistent/base-host.env: no such file"* ]]
 }
@@ -65,7 +103,7 @@ setup() {
 @test "--dry-run prints the plan and runs no write (PATH-stubbed systemctl, nft and friends)" {
   make_stubs
   env_file="$(write_env)"
-  PATH="${STUBS}:${PATH}" run --separate-stderr runbook run base-host --dry-run --env "$env_file"
+  PATH="${STUBS}:${PATH}" run --separate-stderr runbook run base-host --target local --dry-run --env "$env_file"
   assert_success
   assert_output --partial 'dry run: nothing will be changed'
   assert_output --partial 'would run useradd --create-home --shell /bin/bash --groups sudo,adm opsadmin'
@@ -83,7 +121,7 @@ setup() {
 @test "without a terminal a destructive step is refused, not prompted (exit 4), and nothing is loaded" {
   make_stubs
   env_file="$(write_env)"
-  PATH="${STUBS}:${PATH}" run --separate-stderr runbook run base-host --from base.nftables --env "$env_file" < /dev/null
+  PATH="${STUBS}:${PATH}" run --separate-stderr runbook run base-host --target local --from base.nftables --env "$env_file" < /dev/null
   assert_failure 4
   [[ "$stderr$output" == *"no one is at a terminal to confirm"* ]]
   [[ "$stderr$output" == *"--yes --from base.nftables"* ]]
@@ -114,15 +152,15 @@ setup() {
   make_stubs
   env_file="$(write_env)"
   sed -i 's|^OPERATOR_CIDRS=.*|OPERATOR_CIDRS="198.51.100.0/24 2001:db8:::1/64"|' "$env_file"
-  PATH="${STUBS}:${PATH}" run --separate-stderr runbook run base-host --dry-run --env "$env_file"
+  PATH="${STUBS}:${PATH}" run --separate-stderr runbook run base-host --target local --dry-run --env "$env_file"
   assert_failure 3
   [[ "$stderr" == *'OPERATOR_CIDRS has "2001:db8:::1/64" has an invalid address'* ]]
   sed -i 's|^OPERATOR_CIDRS=.*|OPERATOR_CIDRS="0.0.0.0/1,128.0.0.0/1"|' "$env_file"
-  PATH="${STUBS}:${PATH}" run --separate-stderr runbook run base-host --dry-run --env "$env_file"
+  PATH="${STUBS}:${PATH}" run --separate-stderr runbook run base-host --target local --dry-run --env "$env_file"
   assert_failure 3
   [[ "$stderr" == *'admits SSH from every IPv4 address'* ]]
   sed -i 's|^OPERATOR_CIDRS=.*|OPERATOR_CIDRS=198.51.100.0/24|; s|^ADMIN_USER=.*|ADMIN_USER="opsadmin\nALL ALL=(ALL) NOPASSWD:ALL"|' "$env_file"
-  PATH="${STUBS}:${PATH}" run --separate-stderr runbook run base-host --dry-run --env "$env_file"
+  PATH="${STUBS}:${PATH}" run --separate-stderr runbook run base-host --target local --dry-run --env "$env_file"
   assert_failure 3
   [[ "$stderr" == *'ADMIN_USER holds a line break or another control character'* ]]
   [ ! -s "$CALLS" ]
@@ -185,7 +223,7 @@ setup() {
   printf '#!/bin/sh\necho "dpkg-query: database is locked" >&2\nexit 2\n' > "${STUBS}/dpkg-query"
   chmod +x "${STUBS}/dpkg-query"
   env_file="$(write_env)"
-  PATH="${STUBS}:${PATH}" run --separate-stderr runbook run base-host --dry-run --json --env "$env_file"
+  PATH="${STUBS}:${PATH}" run --separate-stderr runbook run base-host --target local --dry-run --json --env "$env_file"
   assert_failure 1
   assert_line --partial '"type":"step-failed"'
   assert_line --partial '"type":"run-end","ok":false'

@@ -4,7 +4,7 @@
 import { execa } from 'execa';
 import { Readable } from 'node:stream';
 import type { Secret } from '../../lib/core/secret.ts';
-import type { Vm } from '../vm/vm.ts';
+import type { Vm } from '../../lib/vm/vm.ts';
 import { archiveChunks } from './archive.ts';
 import type { ImageSet } from './build.ts';
 import { say } from './cache.ts';

@@ -2,7 +2,7 @@
 // refusals that keep the host reachable, and the same state reached by cloud-init on first boot.
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootVm, testKey, type Vm } from '../vm/vm.ts';
+import { bootVm, testKey, type Vm } from '../../lib/vm/vm.ts';
 import { brokenAssets, envFile, explain, runOn, runbook } from './runbook-cli.ts';
 
 const GUEST_HTTP = 8080;

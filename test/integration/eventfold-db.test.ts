@@ -5,18 +5,17 @@
 // kill -9 -> reboot -> firewall -> a bad release rolls back -> TLS and bearer auth turned on. The server is the test stand-in; the
 // OCI CLI is the test stand-in, put on the image by the vendor-data (where a real image would
 // ship the real CLI) with the artifacts bucket already holding the runbook bundle and release.
-import { execFileSync } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify as stringifyYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../lib/core/wait.ts';
 import { EventfoldClient, type Recorded } from '../../lib/eventfold/client.ts';
 import { mintToken } from '../../lib/eventfold/jwt.ts';
+import { ociStandinVendorData } from '../standins/oci/vendor-data.ts';
 import { selfSigned } from '../unit/tls-certs.ts';
-import { bootVm, testKey, type Vm } from '../vm/vm.ts';
+import { bootVm, testKey, type Vm } from '../../lib/vm/vm.ts';
 import { ROOT, envFile, explain, runOn, runbook } from './runbook-cli.ts';
 
 const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
@@ -52,30 +51,13 @@ const efEnv = (r: { file: string; sha: string }, version: string, extra: Record<
 /** What first boot deploys: release 1.0.0 from the artifacts bucket. */
 const objectRelease = { RELEASE_BUCKET: ARTIFACTS, RELEASE_OBJECT: V1_OBJECT, RELEASE_VERSION: '1.0.0', RELEASE_SHA256: v1.sha };
 
-/**
- * Vendor-data standing for an image that ships the OCI CLI, in a tenancy whose artifacts bucket
- * already holds the runbook bundle and release 1.0.0: the stand-in, its wrapper, and root's
- * stand-in store, filled here with the stand-in itself. User-data's own write_files and runcmd
- * replace the vendor's, so the files arrive as one archive unpacked by a vendor bootcmd (which
- * runs before user-data's runcmd, and is a shell script line, so its size is no argv).
- */
+/** The OCI CLI stand-in on the image, the artifacts bucket already holding the runbook bundle and release 1.0.0. */
 function ociVendorData(): string {
-  const stage = mkdtempSync(join(tmpdir(), 'oci-stage-'));
-  const store = join(stage, 'root/.oci-standin');
-  const oci = (args: string[]) => execFileSync('node', [join(ROOT, 'dist/standins/oci.mjs'), ...args], { env: { ...process.env, OCI_STANDIN_ROOT: store }, stdio: ['ignore', 'pipe', 'pipe'] });
-  oci(['os', 'bucket', 'create', '--name', ARTIFACTS, '--compartment-id', 'ocid1.compartment.oc1..test']);
-  oci(['os', 'object', 'put', '--bucket-name', ARTIFACTS, '--name', 'runbook/runbook-bundle.tar.gz', '--file', bundle, '--no-overwrite']);
-  oci(['os', 'object', 'put', '--bucket-name', ARTIFACTS, '--name', V1_OBJECT, '--file', v1.file, '--no-overwrite']);
-  rmSync(join(store, 'calls.log'));
-  mkdirSync(join(stage, 'usr/local/lib/oci-standin'), { recursive: true });
-  mkdirSync(join(stage, 'usr/local/bin'), { recursive: true });
-  copyFileSync(join(ROOT, 'dist/standins/oci.mjs'), join(stage, 'usr/local/lib/oci-standin/oci.mjs'));
-  const wrapper = '#!/bin/sh\n# OCI CLI test stand-in (not the product): one store per user, like one config per user\nexport OCI_STANDIN_ROOT="${OCI_STANDIN_ROOT:-${HOME:-/root}/.oci-standin}"\nexec node /usr/local/lib/oci-standin/oci.mjs "$@"\n';
-  writeFileSync(join(stage, 'usr/local/bin/oci'), wrapper, { mode: 0o755 });
-  const archive = execFileSync('tar', ['--owner=0', '--group=0', '--numeric-owner', '-czf', '-', '-C', stage, 'usr', 'root'], { maxBuffer: 64 << 20 });
-  const b64 = archive.toString('base64').replace(/.{76}/g, '$&\n').trimEnd();
-  const script = `if [ ! -e /usr/local/bin/oci ]; then\nbase64 -d > /run/oci-standin.tgz <<'EOF'\n${b64}\nEOF\ntar --no-overwrite-dir -xzf /run/oci-standin.tgz -C / && rm -f /run/oci-standin.tgz\nfi\n`;
-  return `#cloud-config\n${stringifyYaml({ bootcmd: [script] }, { lineWidth: 0 })}`;
+  return ociStandinVendorData(ROOT, (oci) => {
+    oci(['os', 'bucket', 'create', '--name', ARTIFACTS, '--compartment-id', 'ocid1.compartment.oc1..test']);
+    oci(['os', 'object', 'put', '--bucket-name', ARTIFACTS, '--name', 'runbook/runbook-bundle.tar.gz', '--file', bundle, '--no-overwrite']);
+    oci(['os', 'object', 'put', '--bucket-name', ARTIFACTS, '--name', V1_OBJECT, '--file', v1.file, '--no-overwrite']);
+  });
 }
 
 describe('EventfoldDB on an ARM64 VM', () => {

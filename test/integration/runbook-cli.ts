@@ -4,7 +4,7 @@ import { chmodSync, cpSync, existsSync, mkdtempSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { EngineEvent } from '../../lib/engine/types.ts';
-import type { Vm } from '../vm/vm.ts';
+import type { Vm } from '../../lib/vm/vm.ts';
 
 export const ROOT = resolve(new URL('.', import.meta.url).pathname, '../..');
 

@@ -17,7 +17,7 @@ import { loadImages, pushImage, startRegistry, dockerLogin, sudo } from '../cont
 import { IDS, seedCloud } from '../standins/oci/cloud-seed.ts';
 import { updateState } from '../standins/oci/cloud-state.ts';
 import { triviapayImages } from '../standins/triviapay/image.ts';
-import { bootVm, type Vm } from '../vm/vm.ts';
+import { bootVm, type Vm } from '../../lib/vm/vm.ts';
 import { ROOT, envFile, runbook } from './runbook-cli.ts';
 
 // Opt-in (RUNBOOK_TRIVIAPAY_VM_TEST=1) until it has passed here. Its one full run (24.6 min on a

@@ -12,7 +12,7 @@ import { SshExecutor, parseSshUrl } from '../../lib/exec/ssh.ts';
 import { recorder } from '../../lib/render/tty.ts';
 import { parseLsblk, pickDisk } from '../../lib/steps/block-devices.ts';
 import { volumeSteps } from '../../lib/steps/volume.ts';
-import { bootVm, type Vm } from '../vm/vm.ts';
+import { bootVm, type Vm } from '../../lib/vm/vm.ts';
 
 // Distinct sizes tell the disks apart whatever names the kernel gives them.
 const SIZES = { gpt: 40, mbr: 48, mounted: 56, swap: 64, empty: 72 } as const;

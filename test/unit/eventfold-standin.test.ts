@@ -5,7 +5,7 @@ import { appendFileSync, chmodSync, copyFileSync, mkdtempSync, readFileSync, sta
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { freePort } from '../free-port.ts';
+import { freePort } from '../../lib/vm/free-port.ts';
 import { spawnedProcesses } from './spawned.ts';
 import { waitFor } from '../../lib/core/wait.ts';
 import { EventfoldClient } from '../../lib/eventfold/client.ts';

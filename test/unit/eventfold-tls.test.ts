@@ -6,7 +6,7 @@ import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { freePort } from '../free-port.ts';
+import { freePort } from '../../lib/vm/free-port.ts';
 import { spawnedProcesses } from './spawned.ts';
 import { loadConfig } from '../../lib/config/schema.ts';
 import { waitFor } from '../../lib/core/wait.ts';

@@ -18,7 +18,7 @@ import { LOG_DIR, caddyfile } from '../../runbooks/gratonite/env-files.ts';
 import { request } from '../../runbooks/gratonite/smoke/client.ts';
 import { runSmoke, uploadGate } from '../../runbooks/gratonite/smoke/checks.ts';
 import { websocketOpens } from '../../runbooks/gratonite/smoke/realtime.ts';
-import { freePort } from '../free-port.ts';
+import { freePort } from '../../lib/vm/free-port.ts';
 import { spawnedProcesses } from './spawned.ts';
 import { TURN_PASS, TURN_USER, started, world } from './gratonite-world.ts';
 

@@ -7,7 +7,7 @@ import { turnAllocate } from '../../runbooks/gratonite/smoke/turn.ts';
 import { smokeLine } from '../../runbooks/gratonite/smoke.ts';
 import { spawnedProcesses } from './spawned.ts';
 import { TURN_PASS, TURN_USER, world } from './gratonite-world.ts';
-import { freePort } from '../free-port.ts';
+import { freePort } from '../../lib/vm/free-port.ts';
 
 const procs = spawnedProcesses();
 const byName = (lines: CheckLine[]) => Object.fromEntries(lines.map((l) => [l.name, l]));

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import type { SmokeTarget } from '../../runbooks/gratonite/smoke/checks.ts';
-import { freePort } from '../free-port.ts';
+import { freePort } from '../../lib/vm/free-port.ts';
 
 const API = new URL('../standins/gratonite/api.ts', import.meta.url).pathname;
 const WEB = new URL('../standins/gratonite/web.ts', import.meta.url).pathname;

@@ -9,7 +9,7 @@ import { build } from 'esbuild';
 import { type CloudState, readState } from '../standins/oci/cloud-state.ts';
 import { IDS, type SeedOptions, seedCloud } from '../standins/oci/cloud-seed.ts';
 import type { EngineEvent } from '../../lib/engine/types.ts';
-import { freePort } from '../free-port.ts';
+import { freePort } from '../../lib/vm/free-port.ts';
 
 export const ROOT = resolve(new URL('.', import.meta.url).pathname, '../..');
 const CACHE = join(ROOT, 'test/.tmp/triviapay');

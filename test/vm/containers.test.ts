@@ -14,7 +14,7 @@ import { type BuiltImage, imageConfig, sha256 } from '../containers/archive.ts';
 import { ensureContainerImages, type ImageSet } from '../containers/build.ts';
 import { tarBuffer } from '../containers/tar.ts';
 import { dockerLogin, imageIds, loadImages, pullByDigest, pushImage, startRegistry, sudo } from '../containers/vm-docker.ts';
-import { bootVm, stopAllVms, type Vm } from './vm.ts';
+import { bootVm, stopAllVms, type Vm } from '../../lib/vm/vm.ts';
 
 const vmTests = process.env.RUNBOOK_VM_TESTS !== '0' && process.env.RUNBOOK_CONTAINER_TESTS === '1';
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

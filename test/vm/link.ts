@@ -1,18 +1,18 @@
 // A private Ethernet link between test VMs: a frame hub (link-hub.mjs) on a unix socket that each
 // VM's second NIC joins with `-netdev stream`. Addresses are static in 10.77.0.0/24, set in the
-// guest by the harness; the host has no interface on the link and nothing on it is routed.
+// guest by the harness (lib/vm/link-nic.ts: addresses, MACs and the guest's set-up); the host
+// has no interface on the link and nothing on it is routed.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join, resolve } from 'node:path';
+import { type LinkAttachment as NicAttachment, linkMac } from '../../lib/vm/link-nic.ts';
 
 const HERE = new URL('.', import.meta.url).pathname;
 const TMP = join(resolve(HERE, '../..'), 'test/.tmp');
 
 /** The link's subnet; hosts are .11, .12, ... by convention (any of .1-.254 is accepted). */
 export const LINK_SUBNET = '10.77.0.0/24';
-/** The guest's name for the link NIC until a reboot (set on the kernel command line). */
-export const LINK_IFNAME = 'link0';
 
 export class Link {
   #hub: ChildProcess | undefined;
@@ -61,10 +61,9 @@ export class Link {
   }
 }
 
-export interface LinkAttachment {
+/** An attachment whose link is a test hub (see LinkAttachment in lib/vm/link-nic.ts). */
+export interface LinkAttachment extends NicAttachment {
   link: Link;
-  /** The last byte of the VM's address on the link: 10.77.0.<host>. */
-  host: number;
 }
 
 const links = new Set<Link>();
@@ -81,36 +80,6 @@ export async function createLink(name = 'link'): Promise<Link> {
   await link.startHub();
   return link;
 }
-
-export const linkAddress = (a: LinkAttachment) => `10.77.0.${a.host}`;
-/** Locally administered, one per address: 52:54:00:4d:00:<host> (0x4d = 77). */
-export const linkMac = (host: number) => `52:54:00:4d:00:${host.toString(16).padStart(2, '0')}`;
-/** The MAC a snapshot's link NIC has; a restored VM changes it to its own in the guest. */
-export const SNAPSHOT_LINK_MAC = '52:54:00:4d:01:00';
-
-/**
- * Guest-side set-up of the link NIC (run as root with `sh -c SCRIPT - MAC ADDRESS`): gives it the
- * VM's own MAC (a restored VM carries the snapshot's), writes a systemd-networkd file that
- * matches that MAC (so the address survives a reboot, and boot never waits for the link), and
- * waits until the address is up.
- */
-export const LINK_SETUP_SCRIPT = `set -eu
-mac="$1"; addr="$2"
-dev=$(for d in /sys/class/net/*; do [ "$(cat "$d/address")" = "$mac" ] && basename "$d"; done; true)
-if [ -z "$dev" ]; then
-  dev=${LINK_IFNAME}
-  [ -e /sys/class/net/$dev ] || { echo "no link NIC ($dev) in this VM" >&2; exit 1; }
-  ip link set dev "$dev" address "$mac"
-fi
-printf '%s\\n' '# The test link (10.77.0.0/24), written by the test harness' '[Match]' "MACAddress=$mac" '' '[Link]' 'RequiredForOnline=no' '' '[Network]' "Address=$addr/24" 'LinkLocalAddressing=no' 'IPv6AcceptRA=no' > /etc/systemd/network/05-test-link.network
-networkctl reload
-networkctl reconfigure "$dev"
-i=0
-until ip -4 -o addr show dev "$dev" | grep -q " $addr/24 "; do
-  i=$((i + 1)); [ "$i" -le 100 ] || { echo "address $addr did not come up on $dev" >&2; ip addr show dev "$dev" >&2; exit 1; }
-  sleep 0.1
-done
-`;
 
 /**
  * Joins the link from the test process itself (as 10.77.0.254, MAC 52:54:00:4d:00:fe) and asks

@@ -1,7 +1,7 @@
 // Boot figures of the test VM: `node --import tsx test/vm/measure.ts [runs]` boots a do-nothing
 // seed `runs` times (default 3, one VM at a time) and prints boot-to-SSH and boot-to-cloud-init
 // for each and their medians. RUNBOOK_VM_CPU picks the qemu -cpu model to compare.
-import { bootVm, ensureImage } from './vm.ts';
+import { bootVm, ensureImage } from '../../lib/vm/vm.ts';
 
 const runs = Number(process.argv[2] ?? 3);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;

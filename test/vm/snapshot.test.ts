@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLink, type Link } from './link.ts';
 import { FRESH_HOST, ensureSnapshot, restoreVm, type Snapshot, type SnapshotSpec, snapshotKey } from './snapshot.ts';
-import { stopAllVms, type Vm } from './vm.ts';
+import { stopAllVms, type Vm } from '../../lib/vm/vm.ts';
 
 const vmTests = process.env.RUNBOOK_VM_TESTS !== '0';
 const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;

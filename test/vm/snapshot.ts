@@ -9,9 +9,10 @@ import { homedir } from 'node:os';
 import { join, relative } from 'node:path';
 import { execa } from 'execa';
 import { withFlock } from './flock.ts';
-import { type LinkAttachment, SNAPSHOT_LINK_MAC, linkMac } from './link.ts';
-import { type Machine, launch, qemuArgs } from './machine.ts';
-import { type KeyPair, TMP, Vm, type VmOptions, bootVm, ensureImage, keygen, shQuote } from './vm.ts';
+import { SNAPSHOT_LINK_MAC, linkMac } from '../../lib/vm/link-nic.ts';
+import { type Machine, launch, qemuArgs } from '../../lib/vm/machine.ts';
+import { type KeyPair, Vm, type VmOptions, bootVm, ensureImage, keygen, shQuote, testHome } from '../../lib/vm/vm.ts';
+import type { LinkAttachment } from './link.ts';
 
 const HERE = new URL('.', import.meta.url).pathname;
 const cacheRoot = () => join(process.env.RUNBOOK_CACHE_DIR ?? join(homedir(), '.cache/oci-arm-runbooks'), 'snapshots');
@@ -98,7 +99,8 @@ export async function snapshotKey(spec: SnapshotSpec): Promise<string> {
       spec.prepare?.toString() ?? '',
     ]),
   );
-  for (const f of ['snapshot.ts', 'vm.ts', 'machine.ts', 'link.ts']) h.update(readFileSync(join(HERE, f)));
+  const harness = [...['snapshot.ts', 'link.ts'].map((f) => join(HERE, f)), ...['vm.ts', 'machine.ts', 'link-nic.ts'].map((f) => join(HERE, '../../lib/vm', f))];
+  for (const f of harness) h.update(readFileSync(f));
   return h.digest('hex').slice(0, 16);
 }
 
@@ -254,8 +256,9 @@ async function saveState(vm: Vm, file: string): Promise<void> {
 export async function restoreVm(snap: Snapshot, o: RestoreOptions): Promise<Vm> {
   const name = o.name.replace(/[^A-Za-z0-9-]/g, '-');
   const m = snap.meta;
-  mkdirSync(TMP, { recursive: true });
-  const dir = mkdtempSync(join(TMP, `vm-${name}-`));
+  const home = testHome();
+  mkdirSync(home.dir, { recursive: true });
+  const dir = mkdtempSync(join(home.dir, `vm-${name}-`));
   const vm = new Vm(name, dir, snap.sshUser, snap.operatorKey.privatePath);
   const overlay = (backing: string, file: string) =>
     execa('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', join(snap.dir, backing), join(dir, file)], { timeout: 60_000 });

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootVm, ensureImage, stopAllVms, type Vm } from './vm.ts';
+import { bootVm, ensureImage, stopAllVms, type Vm } from '../../lib/vm/vm.ts';
 
 const script = join(import.meta.dirname, 'build-image.sh');
 const vmTests = process.env.RUNBOOK_VM_TESTS !== '0';

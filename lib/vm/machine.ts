@@ -1,10 +1,10 @@
-// The qemu command line of a test VM, shared by cold boots (vm.ts) and snapshot restores
+// The qemu command line of a VM, shared by cold boots (vm.ts) and snapshot restores
 // (snapshot.ts): a snapshot and its restores must have the same devices, and differ only in their
 // host ports, their link socket and -incoming.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort } from '../free-port.ts';
-import { LINK_IFNAME } from './link.ts';
+import { freePort } from './free-port.ts';
+import { LINK_IFNAME } from './link-nic.ts';
 import type { Vm, VmOptions } from './vm.ts';
 
 /** The parts of a VM's qemu command line. */

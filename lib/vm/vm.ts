@@ -3,6 +3,9 @@
 // networking so the guest reaches nothing. Host-key checking stays on: the harness makes the
 // VM's ed25519 host key and hands it over through NoCloud vendor-data.
 //
+// The `runbook` CLI's `--target vm` uses it too (a kept VM in the cache, see lib/vm/throwaway.ts),
+// so it lives in lib/ and finds the project folder from wherever it is bundled.
+//
 // Env:
 //   RUNBOOK_CACHE_DIR  image cache root (see build-image.sh)
 //   RUNBOOK_VM_CPU     qemu -cpu model (default cortex-a72: under -cpu max, Node's JIT segfaulted now and then)
@@ -16,16 +19,34 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { shQuote } from '../../lib/core/quote.ts';
+import { dirname, join, resolve } from 'node:path';
+import { shQuote } from '../core/quote.ts';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { LINK_SETUP_SCRIPT, type LinkAttachment, linkAddress, linkMac } from './link.ts';
+import { LINK_SETUP_SCRIPT, type LinkAttachment, linkAddress, linkMac } from './link-nic.ts';
 import { type Machine, launch, qemuArgs } from './machine.ts';
 
-const HERE = new URL('.', import.meta.url).pathname;
-const ROOT = resolve(HERE, '../..');
-export const TMP = join(ROOT, 'test/.tmp');
-const keep = () => process.env.RUNBOOK_KEEP_VM === '1';
+/** The project folder (the one whose package.json names oci-arm-runbooks), from source or a bundle. */
+export function projectRoot(from = new URL('.', import.meta.url).pathname): string {
+  for (let d = resolve(from); ; d = dirname(d)) {
+    try {
+      if ((JSON.parse(readFileSync(join(d, 'package.json'), 'utf8')) as { name?: string }).name === 'oci-arm-runbooks') return d;
+    } catch {
+      /* no package.json here */
+    }
+    if (dirname(d) === d) throw new Error(`no oci-arm-runbooks project folder above ${from}: the VM needs the project's image build (test/vm/build-image.sh)`);
+  }
+}
+const ROOT = projectRoot();
+
+/**
+ * Where a VM's folders, records and operator key live, and whether it outlives this process.
+ * Tests: test/.tmp, kept only with RUNBOOK_KEEP_VM=1. The CLI's throwaway VMs: the cache, kept.
+ */
+export interface VmHome {
+  dir: string;
+  keep: boolean;
+}
+export const testHome = (): VmHome => ({ dir: join(ROOT, 'test/.tmp'), keep: process.env.RUNBOOK_KEEP_VM === '1' });
 
 export interface Image {
   dir: string;
@@ -52,8 +73,10 @@ export interface VmOptions {
   bootTimeoutMs?: number;
   /** qemu -smp (default 2). */
   cpus?: number;
-  /** A second NIC on a private link between VMs (createLink() in link.ts), 10.77.0.<host>. */
+  /** A second NIC on a private link between VMs (createLink() in test/vm/link.ts), 10.77.0.<host>. */
   link?: LinkAttachment;
+  /** Default: testHome(). */
+  home?: VmHome;
 }
 
 export interface SshResult {
@@ -119,7 +142,20 @@ let imagePromise: Promise<Image> | undefined;
 /** Builds the image once per process, or reuses the verified cache entry (build-image.sh). */
 export function ensureImage(): Promise<Image> {
   imagePromise ??= (async () => {
-    const r = await execa('bash', [join(HERE, 'build-image.sh')], { stdout: 'pipe', stderr: 'inherit', timeout: 60 * 60_000 });
+    const build = execa('bash', [join(ROOT, 'test/vm/build-image.sh')], { stdout: 'pipe', stderr: 'pipe', timeout: 60 * 60_000 });
+    // Progress at least every 30 s: the script's own lines, or a line saying it is still at work.
+    const t0 = Date.now();
+    let lastLine = Date.now();
+    build.stderr?.on('data', (b: Buffer) => {
+      process.stderr.write(b);
+      lastLine = Date.now();
+    });
+    const beat = setInterval(() => {
+      if (Date.now() - lastLine < 25_000) return;
+      process.stderr.write(`[image ${Math.round((Date.now() - t0) / 1000)}s] still working (build-image.sh)\n`);
+      lastLine = Date.now();
+    }, 5_000);
+    const r = await build.finally(() => clearInterval(beat));
     const dir = String(r.stdout).trim().split('\n').at(-1) as string;
     return { dir, disk: join(dir, 'disk.qcow2'), kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img') };
   })();
@@ -135,19 +171,22 @@ export function keygen(path: string, comment: string): void {
 }
 
 let keyDir: string | undefined;
-/** The operator key pair of this test run (ed25519, no passphrase), made once per process. */
-export function testKeyPair(): KeyPair {
-  if (!keyDir) {
-    if (keep()) {
-      keyDir = join(TMP, 'operator-key');
-      mkdirSync(keyDir, { recursive: true, mode: 0o700 });
-      if (!existsSync(join(keyDir, 'id_ed25519'))) keygen(join(keyDir, 'id_ed25519'), 'operator@runbook-tests');
-    } else {
-      keyDir = mkdtempSync(join(tmpdir(), 'runbook-key-'));
-      keygen(join(keyDir, 'id_ed25519'), 'operator@runbook-tests');
-    }
+/**
+ * The operator key pair (ed25519, no passphrase): one per process in a temporary folder, or, for
+ * a kept home, in the home itself so it survives between runs.
+ */
+export function testKeyPair(home: VmHome = testHome()): KeyPair {
+  if (home.keep) return keyPairIn(join(home.dir, 'operator-key'));
+  keyDir ??= mkdtempSync(join(tmpdir(), 'runbook-key-'));
+  return keyPairIn(keyDir);
+}
+
+function keyPairIn(dir: string): KeyPair {
+  const privatePath = join(dir, 'id_ed25519');
+  if (!existsSync(privatePath)) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    keygen(privatePath, 'operator@runbook-vm');
   }
-  const privatePath = join(keyDir, 'id_ed25519');
   return { privatePath, publicPath: `${privatePath}.pub`, publicKey: readFileSync(`${privatePath}.pub`, 'utf8').trim() };
 }
 /** Same as testKeyPair(). */
@@ -159,7 +198,7 @@ export const testKey = testKeyPair;
 const live = new Set<Vm>();
 function killAllSync(): void {
   for (const vm of live) vm.killSync();
-  if (keyDir && !keep()) rmSync(keyDir, { recursive: true, force: true });
+  if (keyDir) rmSync(keyDir, { recursive: true, force: true });
 }
 let hooked = false;
 function hookExit(): void {
@@ -182,7 +221,7 @@ export async function stopAllVms(): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------
 
-interface KeptRecord {
+export interface KeptRecord {
   pid: number;
   sshPort: number;
   hostPorts: Record<number, number>;
@@ -218,8 +257,9 @@ export class Vm {
     readonly dir: string,
     readonly sshUser: string,
     keyPath?: string,
+    readonly home: VmHome = testHome(),
   ) {
-    this.keyPath = keyPath ?? testKeyPair().privatePath;
+    this.keyPath = keyPath ?? testKeyPair(home).privatePath;
     this.knownHostsPath = join(dir, 'known_hosts');
     this.sshConfigPath = join(dir, 'ssh_config');
     this.qmpPath = join(dir, 'qmp.sock');
@@ -238,7 +278,7 @@ export class Vm {
   }
 
   get recordPath(): string {
-    return join(TMP, `vm-${this.name}.json`);
+    return join(this.home.dir, `vm-${this.name}.json`);
   }
 
   /** ssh options (no user or host): port, key, pinned host key, batch mode. */
@@ -372,7 +412,7 @@ export class Vm {
   /** @internal starts qemu; resolves true once its QMP socket answers, false when it exits first. */
   async start(args: string[]): Promise<boolean> {
     const err = openSync(join(this.dir, 'qemu.err'), 'a');
-    const detached = keep(); // a kept VM must outlive this process and its process group
+    const detached = this.home.keep; // a kept VM must outlive this process and its process group
     // Otherwise setpriv (util-linux) makes the kernel kill qemu if this process dies without
     // running its exit handlers (SIGKILL, a crashed test worker); setpriv execs, so the PID is qemu's.
     const [cmd, argv] = detached ? ['qemu-system-aarch64', args] : ['setpriv', ['--pdeathsig', 'SIGKILL', '--', 'qemu-system-aarch64', ...args]];
@@ -415,7 +455,7 @@ export class Vm {
 
   /** @internal synchronous kill for the process 'exit' handler. */
   killSync(): void {
-    if (keep() || this.#stopped) return;
+    if (this.home.keep || this.#stopped) return;
     if (this.pid !== undefined && this.running) {
       try {
         process.kill(this.pid, 'SIGKILL');
@@ -446,7 +486,10 @@ export class Vm {
    */
   async stop(): Promise<void> {
     if (this.#stopped) return;
-    if (keep()) {
+    if (this.home.keep) {
+      // Let go of the running VM: an open QMP socket would keep this process alive.
+      this.qmp?.close();
+      this.qmp = undefined;
       live.delete(this);
       return;
     }
@@ -507,8 +550,8 @@ function fingerprintOf(o: VmOptions, image: Image): string {
     .slice(0, 16);
 }
 
-async function reuseKept(name: string, fingerprint: string, sshUser: string): Promise<Vm | undefined> {
-  const path = join(TMP, `vm-${name}.json`);
+async function reuseKept(name: string, fingerprint: string, sshUser: string, home: VmHome): Promise<Vm | undefined> {
+  const path = join(home.dir, `vm-${name}.json`);
   if (!existsSync(path)) return undefined;
   let rec: KeptRecord;
   try {
@@ -517,7 +560,7 @@ async function reuseKept(name: string, fingerprint: string, sshUser: string): Pr
     rmSync(path, { force: true });
     return undefined;
   }
-  const vm = new Vm(name, rec.dir, rec.sshUser, rec.keyPath);
+  const vm = new Vm(name, rec.dir, rec.sshUser, rec.keyPath, home);
   vm.adopt(rec);
   if (vm.running && rec.fingerprint === fingerprint && rec.sshUser === sshUser && existsSync(rec.keyPath)) {
     try {
@@ -547,15 +590,16 @@ export async function bootVm(o: VmOptions, internals: BootInternals = {}): Promi
   const name = (o.name ?? 'vm').replace(/[^A-Za-z0-9-]/g, '-');
   const sshUser = o.sshUser ?? 'debian';
   const fingerprint = fingerprintOf(o, image);
-  if (keep() && !internals.snapshotNic) {
-    const kept = await reuseKept(name, fingerprint, sshUser);
+  const home = o.home ?? testHome();
+  if (home.keep && !internals.snapshotNic) {
+    const kept = await reuseKept(name, fingerprint, sshUser, home);
     if (kept) return kept;
   }
-  mkdirSync(TMP, { recursive: true });
-  const operator = internals.operatorKey ?? testKeyPair();
+  mkdirSync(home.dir, { recursive: true });
+  const operator = internals.operatorKey ?? testKeyPair(home);
 
-  const dir = mkdtempSync(join(TMP, `vm-${name}-`));
-  const vm = new Vm(name, dir, sshUser, operator.privatePath);
+  const dir = mkdtempSync(join(home.dir, `vm-${name}-`));
+  const vm = new Vm(name, dir, sshUser, operator.privatePath, home);
   const run = (f: string, a: string[]) => execa(f, a, { cwd: dir, timeout: 120_000 });
 
   // The cached image is only ever a backing file: writes go to this VM's overlay.
@@ -588,7 +632,7 @@ export async function bootVm(o: VmOptions, internals: BootInternals = {}): Promi
   if (internals.snapshotNic) machine.link = { bootMac: internals.snapshotNic.bootMac, mac: internals.snapshotNic.bootMac };
   else if (o.link) machine.link = { bootMac: linkMac(o.link.host), mac: linkMac(o.link.host), socket: o.link.link.socketPath };
   await launch(vm, hostPub, o.forwards, () => qemuArgs(vm, machine));
-  if (keep() && !internals.snapshotNic) vm.writeRecord(fingerprint);
+  if (home.keep && !internals.snapshotNic) vm.writeRecord(fingerprint);
   try {
     await vm.waitForSsh(o.bootTimeoutMs ?? 600_000);
     if (o.link) await vm.joinLink(o.link);
