@@ -4,11 +4,13 @@ import { RunbookError } from '../../lib/core/errors.ts';
 import { waitFor } from '../../lib/core/wait.ts';
 import type { Executor } from '../../lib/exec/types.ts';
 import type { Step } from '../../lib/engine/types.ts';
+import { checkBackupBucket, type BackupNeeds } from '../../lib/oci/bucket-guard.ts';
 import { filesStep } from '../../lib/steps/common.ts';
 import { nftablesStep } from '../../lib/steps/nftables.ts';
 import { type StagedMarker, markerPath, verifiedStaged, writeMarker } from '../../lib/steps/staged-file.ts';
 import { type EventfoldConfig, LOG, TOOLS } from './config.ts';
 import { healthCmd, waitHealthy } from './deploy.ts';
+import { manifestName, segmentName } from './tools/manifest.ts';
 
 const v4 = (l: string[]) => l.filter((c) => !c.includes(':'));
 const elements = (l: string[]) => (l.length ? `elements = { ${l.join(', ')} }` : '');
@@ -33,14 +35,38 @@ export function firewallSteps(): Step<EventfoldConfig>[] {
     {
       id: 'firewall.oci-rules',
       title: 'OCI security-list rules to match (printed)',
-      doc: 'Prints the ingress rules for the subnet\'s security list, to apply with `oci network security-list update --ingress-security-rules file://rules.json` (with the SSH rule for the operator CIDRs). The host firewall above is enforced either way.',
-      async check({ log, config }) {
-        log(JSON.stringify(securityListRules(config)));
+      doc: [
+        'Prints `rules.json` for the subnet\'s security list and the command that applies it:',
+        '`oci network security-list update --security-list-id OCID --ingress-security-rules file://rules.json --force`.',
+        'That command needs the security list\'s OCID (`--security-list-id`), **replaces every ingress rule** of the list (so the printed rules include the SSH rule for the operator CIDRs, read from the host\'s own firewall; add any other rule the list must keep before applying), and asks for confirmation unless `--force` is given.',
+        'The host firewall above is enforced either way.',
+      ].join(' '),
+      async check({ exec, log, config }) {
+        const ssh = await sshIngressFromHost(exec);
+        log(`rules.json: every ingress rule the security list will hold (${ssh.note}):`);
+        log(JSON.stringify([...ssh.rules, ...securityListRules(config)]));
+        log('apply: oci network security-list update --security-list-id <the subnet\'s security list OCID> --ingress-security-rules file://rules.json --force');
+        log('it REPLACES every ingress rule of that list: add any other rule it must keep to rules.json first; without --force the OCI CLI asks for confirmation');
         return { done: true, reason: 'printed above; the host firewall is enforced either way' };
       },
       async apply() {},
     },
   ];
+}
+
+/** The SSH ingress the base host's firewall admits (port and operator CIDRs), as security-list rules. */
+export async function sshIngressFromHost(exec: Executor): Promise<{ rules: object[]; note: string }> {
+  const chain = await exec.run(read(['nft', 'list', 'chain', 'inet', 'runbook', 'input'], { okCodes: [0, 1] }));
+  const port = Number(/tcp dport (\d+) ip6? saddr @operator_v[46] accept/.exec(chain.stdout)?.[1]);
+  if (chain.exitCode !== 0 || !port) return { rules: [], note: 'no base-host firewall found on the host: ADD the SSH rule for your operator CIDRs yourself, or the update locks you out' };
+  const sources: string[] = [];
+  for (const set of ['operator_v4', 'operator_v6']) {
+    const r = await exec.run(read(['nft', 'list', 'set', 'inet', 'runbook', set], { okCodes: [0, 1] }));
+    const m = /elements = \{([^}]*)\}/s.exec(r.stdout);
+    if (m?.[1]) sources.push(...m[1].split(',').map((e) => e.trim()).filter(Boolean).map((e) => (e.includes('/') ? e : `${e}/${e.includes(':') ? 128 : 32}`)));
+  }
+  const rules = sources.map((source) => ({ protocol: '6', source, sourceType: 'CIDR_BLOCK', isStateless: false, description: 'SSH from the operator CIDRs (base-host)', tcpOptions: { destinationPortRange: { min: port, max: port } } }));
+  return { rules, note: `SSH on ${port} from ${sources.join(', ') || 'no operator CIDR'}, as the host's firewall admits it, then EventfoldDB's` };
 }
 
 export function backupEnv(c: EventfoldConfig): string {
@@ -51,6 +77,24 @@ export function backupEnv(c: EventfoldConfig): string {
     BACKUP_FULL_EVERY_DAYS: String(c.fullEveryDays),
     OCI_CLI_AUTH: c.ociAuth,
   });
+}
+
+const BACKUP_HOME = '/var/lib/eventfold-backup';
+const asBackupUser = (c: EventfoldConfig) => (argv: string[]) => ['runuser', '-u', 'eventfold', '--', 'env', `HOME=${BACKUP_HOME}`, `OCI_CLI_AUTH=${c.ociAuth}`, ...argv];
+
+/** What the backups need from their bucket: a chain lives up to a full cycle, then its retention. */
+export function bucketNeeds(c: EventfoldConfig): BackupNeeds {
+  return {
+    bucket: c.bucket,
+    prefix: c.prefix,
+    objects: [
+      { kind: 'segments', example: segmentName(c.prefix, 'chain', 0, 1) },
+      { kind: 'manifests', example: manifestName(c.prefix, 'chain', 1) },
+    ],
+    neededDays: c.retentionDays + c.fullEveryDays,
+    prunesAfterDays: c.retentionDays,
+    setting: 'BACKUP_RETENTION_DAYS',
+  };
 }
 
 export function backupSteps(): Step<EventfoldConfig>[] {
@@ -66,6 +110,22 @@ export function backupSteps(): Step<EventfoldConfig>[] {
       ],
       after: () => [write(['systemctl', 'daemon-reload'])],
     }),
+    {
+      id: 'backup.bucket',
+      title: 'Backup bucket: no lifecycle or retention rule in the way',
+      doc: 'Reads the bucket\'s lifecycle policy (`oci os object-lifecycle-policy get`) and retention rules (`oci os retention-rule list`) as the backup user, on every run. Refuses (exit 4) when a lifecycle rule deletes or archives backup objects younger than `BACKUP_RETENTION_DAYS` + `BACKUP_FULL_EVERY_DAYS` (a restore may still need them), or a retention rule keeps objects longer than `BACKUP_RETENTION_DAYS` (the backup\'s own pruning would fail); the message names the rule and the fix. A bucket that does not exist yet is reported, not refused: the backup fails loudly until it does.',
+      async check({ exec, config, log }) {
+        const state = await exec.run(read(['test', '-d', BACKUP_HOME], { okCodes: [0, 1] }));
+        if (state.exitCode !== 0) return { done: false, reason: `${BACKUP_HOME} (the backup user's OCI home) is not there yet` };
+        const v = await checkBackupBucket(exec, bucketNeeds(config), asBackupUser(config));
+        if (!v.ok) log(v.reason);
+        return { done: true, reason: v.reason };
+      },
+      async apply({ exec }) {
+        // What systemd's StateDirectory= makes at the first backup, made now so the check can run as that user.
+        await exec.run(write(['install', '-d', '-o', 'eventfold', '-g', 'eventfold', '-m', '0700', BACKUP_HOME]));
+      },
+    },
     {
       id: 'backup.timer',
       title: 'Backup timer enabled and waiting',

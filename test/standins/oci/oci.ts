@@ -135,10 +135,19 @@ const COMMANDS: Cmd[] = [
     opts: common([NS_GEN, { names: ['--bucket-name', '-bn'], key: 'bucket-name', required: true }, { names: ['--object-name', '--name'], key: 'object-name', required: true }, { names: ['--if-match'], key: 'if-match' }, { names: ['--version-id'], key: 'version-id' }, { names: ['--force'], key: 'force', flag: true }]),
   },
 ];
+// Bucket rules: read by the backup runbooks' bucket check; put/create let tests set them up.
+COMMANDS.push(
+  { path: 'os object-lifecycle-policy get', op: 'get_object_lifecycle_policy', opts: common([NS_GEN, { names: ['--bucket-name', '-bn'], key: 'bucket-name', required: true }]) },
+  { path: 'os object-lifecycle-policy put', op: 'put_object_lifecycle_policy', opts: common([NS_GEN, { names: ['--bucket-name', '-bn'], key: 'bucket-name', required: true }, { names: ['--items'], key: 'items' }, { names: ['--if-match'], key: 'if-match' }, { names: ['--if-none-match'], key: 'if-none-match' }, { names: ['--force'], key: 'force', flag: true }]) },
+  { path: 'os retention-rule list', op: 'list_retention_rules', opts: common([NS_GEN, { names: ['--bucket-name', '-bn'], key: 'bucket-name', required: true }, { names: ['--page'], key: 'page' }, { names: ['--all'], key: 'all', flag: true }, { names: ['--page-size'], key: 'page-size', int: true }]) },
+  { path: 'os retention-rule create', op: 'create_retention_rule', opts: common([NS_GEN, { names: ['--bucket-name', '-bn'], key: 'bucket-name', required: true }, { names: ['--display-name'], key: 'display-name' }, { names: ['--time-amount'], key: 'time-amount', int: true }, { names: ['--time-unit'], key: 'time-unit', choices: ['YEARS', 'DAYS'] }, { names: ['--time-rule-locked'], key: 'time-rule-locked' }]) },
+);
 const GROUPS: Record<string, string[]> = {
   ...CLOUD_GROUPS,
   '': ['os', ...(CLOUD_GROUPS[''] as string[])],
-  os: ['ns', 'bucket', 'object'],
+  os: ['ns', 'bucket', 'object', 'object-lifecycle-policy', 'retention-rule'],
+  'os object-lifecycle-policy': ['get', 'put'],
+  'os retention-rule': ['list', 'create'],
   'os ns': ['get'],
   'os bucket': ['get', 'create'],
   'os object': ['put', 'get', 'head', 'list', 'delete'],
@@ -497,6 +506,64 @@ function main(args: string[]): void {
     }
     case 'os object list':
       return list(store, o, usage, global);
+    case 'os object-lifecycle-policy get': {
+      const bn = str('bucket-name') as string;
+      const ns = store.ns(str('namespace'));
+      const path = `/n/${ns}/b/${bn}/l`;
+      store.call('GET', path, bn);
+      store.bucket(bn, 'GET', path);
+      const f = join(store.bucketDir(bn), 'lifecycle.json');
+      if (!existsSync(f)) return store.fail(404, 'LifecyclePolicyNotFound', `There is no lifecycle policy for the bucket '${bn}'`, 'GET', path);
+      const pol = JSON.parse(readFileSync(f, 'utf8')) as { items: Record<string, unknown>[]; 'time-created': string; etag: string };
+      return render({ items: pol.items, 'time-created': pol['time-created'] }, { etag: pol.etag });
+    }
+    case 'os object-lifecycle-policy put': {
+      const bn = str('bucket-name') as string;
+      const ns = store.ns(str('namespace'));
+      const path = `/n/${ns}/b/${bn}/l`;
+      if (!o.force && !confirm('WARNING: Lifecycle policy will be replaced. Are you sure you want to continue?')) aborted();
+      store.call('PUT', path, bn);
+      store.bucket(bn, 'PUT', path);
+      const items = lifecycleItems(str('items') ?? '[]');
+      const pol = { items, 'time-created': pyTime(new Date().toISOString()), etag: randomUUID() };
+      writeFileSync(join(store.bucketDir(bn), 'lifecycle.json'), JSON.stringify(pol));
+      return render({ items, 'time-created': pol['time-created'] }, { etag: pol.etag });
+    }
+    case 'os retention-rule list': {
+      const bn = str('bucket-name') as string;
+      const ns = store.ns(str('namespace'));
+      const path = `/n/${ns}/b/${bn}/retentionRules`;
+      store.call('GET', path, bn);
+      store.bucket(bn, 'GET', path);
+      const f = join(store.bucketDir(bn), 'retention.json');
+      const rules = existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as Record<string, unknown>[]) : [];
+      // Most recently created first, as the service sorts them; the collection is printed even when empty.
+      return render({ items: [...rules].reverse() });
+    }
+    case 'os retention-rule create': {
+      const bn = str('bucket-name') as string;
+      const ns = store.ns(str('namespace'));
+      const path = `/n/${ns}/b/${bn}/retentionRules`;
+      store.call('POST', path, bn);
+      store.bucket(bn, 'POST', path);
+      const amount = o['time-amount'] as string | undefined;
+      const unit = str('time-unit');
+      if ((amount === undefined) !== (unit === undefined)) return store.fail(400, 'InvalidParameter', 'A retention rule duration needs both timeAmount and timeUnit', 'POST', path);
+      const now = pyTime(new Date().toISOString());
+      const rule = {
+        'display-name': str('display-name') ?? `retention-rule-${now}`,
+        duration: amount === undefined ? null : { 'time-amount': Number(amount), 'time-unit': (unit as string).toUpperCase() },
+        etag: randomUUID(),
+        id: randomUUID(),
+        'time-created': now,
+        'time-modified': now,
+        'time-rule-locked': str('time-rule-locked') ?? null,
+      };
+      const f = join(store.bucketDir(bn), 'retention.json');
+      const rules = existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as Record<string, unknown>[]) : [];
+      writeFileSync(f, JSON.stringify([...rules, rule]));
+      return render(rule, { etag: rule.etag });
+    }
     case 'os object delete': {
       const bn = str('bucket-name') as string;
       const name = str('object-name') as string;
@@ -533,6 +600,30 @@ function fromJson(cmd: Cmd, o: Record<string, string | string[]>, ref: string): 
     const text = (y: unknown) => (typeof y === 'string' ? y : JSON.stringify(y));
     o[key] = opt.multiple && Array.isArray(x) ? x.map(text) : text(x);
   }
+}
+
+/** `--items` of `object-lifecycle-policy put`: the API's camelCase rules, printed back in kebab-case with every field. */
+function lifecycleItems(text: string): Record<string, unknown>[] {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+    if (!Array.isArray(v)) throw new Error('not a list');
+  } catch {
+    writeErr(`Parameter 'items' must be in JSON format.\n`);
+    return exit(1);
+  }
+  return (v as Record<string, unknown>[]).map((r) => {
+    const f = r.objectNameFilter as Record<string, unknown> | null | undefined;
+    return {
+      action: r.action ?? null,
+      'is-enabled': r.isEnabled ?? null,
+      name: r.name ?? null,
+      'object-name-filter': f ? { 'exclusion-patterns': f.exclusionPatterns ?? null, 'inclusion-patterns': f.inclusionPatterns ?? null, 'inclusion-prefixes': f.inclusionPrefixes ?? null } : null,
+      target: r.target ?? null,
+      'time-amount': r.timeAmount ?? null,
+      'time-unit': r.timeUnit ?? null,
+    };
+  });
 }
 
 const strerror = (e: unknown): string => {
@@ -658,6 +749,9 @@ class Store {
     if (existsSync(f)) return JSON.parse(readFileSync(f, 'utf8')) as BucketMeta;
     const t = statSync(dir).birthtime.toISOString();
     return { name, 'compartment-id': 'ocid1.compartment.oc1..standin', 'time-created': t, etag: 'standin', metadata: {}, versioning: 'Disabled', 'storage-tier': 'Standard', 'public-access-type': 'NoPublicAccess' };
+  }
+  bucketDir(b: string): string {
+    return this.#bdir(b);
   }
   hasBucket(b: string): boolean {
     return existsSync(this.#bdir(b));
