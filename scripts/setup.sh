@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Everything a fresh machine needs before the runbooks or the tests run: npm packages, the
-# Debian packages of scripts/host-packages.txt, Docker Compose v2 for the compose validator
-# (scripts/fetch-compose.sh), and the bundled CLI. Idempotent and quiet when nothing is missing.
+# Debian packages of scripts/host-packages.txt (tools and libraries only: nothing that starts a
+# service or runs at boot), Docker Compose v2 and cloud-init's schema check unpacked into the
+# cache (scripts/fetch-compose.sh, scripts/fetch-cloud-init.ts), and the bundled CLI. Says what
+# it installs before it does; asks only at a terminal, never under CI. Idempotent and quiet when
+# nothing is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,15 +31,21 @@ for p in "${want[@]}"; do
 done
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
-    echo "setup: missing Debian packages: ${missing[*]}; run: sudo apt-get install ${missing[*]}" >&2
+    echo "setup: missing Debian packages: ${missing[*]}; run: sudo apt-get install --no-install-recommends ${missing[*]}" >&2
     exit 1
   fi
-  echo "setup: installing Debian packages: ${missing[*]}" >&2
+  # Said before it is done; asked only of someone at a terminal, never under CI.
+  echo "setup: will install these Debian packages (tools and libraries, no services): ${missing[*]}" >&2
+  if [ -t 0 ] && [ -t 2 ] && [ -z "${CI:-}" ]; then
+    read -r -p "setup: install them now? [Y/n] " answer
+    case "$answer" in [nN]*) echo "setup: not installed; run: apt-get install --no-install-recommends ${missing[*]}" >&2; exit 1 ;; esac
+  fi
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 bash scripts/fetch-compose.sh >/dev/null
+node --import tsx scripts/fetch-cloud-init.ts >/dev/null
 
 node scripts/build.mjs >/dev/null
 exit 0

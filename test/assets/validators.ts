@@ -24,11 +24,20 @@ export function nftables(content: string): Promise<Verdict> {
   return tool('unshare', ['-rn', 'nft', '-c', '-f', f]);
 }
 
-/** cloud-init's schema check of a rendered user-data. */
-export function cloudInit(content: string): Promise<Verdict> {
+const fetchCloudInit = fileURLToPath(new URL('../../scripts/fetch-cloud-init.ts', import.meta.url));
+let cloudInitRoot: Promise<string> | undefined;
+
+/**
+ * cloud-init's schema check of a rendered user-data, from Debian 13's cloud-init unpacked into
+ * the cache by scripts/fetch-cloud-init.ts (never installed here: it would run at the next boot).
+ */
+export async function cloudInit(content: string): Promise<Verdict> {
+  cloudInitRoot ??= execa('node', ['--import', 'tsx', fetchCloudInit], { timeout: 600_000 }).then((r) => r.stdout.trim().split('\n').at(-1) ?? '');
+  const root = await cloudInitRoot;
   const f = join(tmp(), 'user-data');
   writeFileSync(f, content);
-  return tool('cloud-init', ['schema', '--config-file', f]);
+  const r = await execa('/usr/bin/python3', [join(root, 'usr/bin/cloud-init'), 'schema', '--config-file', f], { reject: false, timeout: 120_000, env: { PYTHONPATH: join(root, 'usr/lib/python3/dist-packages') } });
+  return { ok: r.exitCode === 0, output: `${r.stdout}\n${r.stderr}`.trim() };
 }
 
 /**

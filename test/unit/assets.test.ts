@@ -38,7 +38,7 @@ describe('shipped assets pass the tools that consume them', () => {
   it.each(ofKind('cloud-init'))('cloud-init schema accepts %s', async (_n, a) => {
     const r = await v.cloudInit(a.content);
     expect(r.ok, r.output).toBe(true);
-  });
+  }, 600_000);
 
   it.each(ofKind('compose'))('compose config accepts %s', async (_n, a) => {
     const r = await v.compose(a.content, a.envFile, a.files);
@@ -100,6 +100,11 @@ describe('the validators reject a broken asset of each kind', () => {
     expect(r.ok).toBe(false);
     expect(r.output).toMatch(/users|runcmd|Invalid/);
   });
+  it('cloud-init: an unknown key (Debian 12\'s cloud-init 22.4 let it through; the cached 25.1 does not)', async () => {
+    const r = await v.cloudInit('#cloud-config\npackages: [curl]\nruncmd_typo: [true]\n');
+    expect(r.ok).toBe(false);
+    expect(r.output).toMatch(/runcmd_typo/);
+  }, 600_000);
   it('systemd', async () => {
     const r = await v.systemdUnit('broken.service', broken('broken.service'));
     expect(r.ok).toBe(false);
