@@ -1,4 +1,5 @@
 import type { Secret } from './secret.ts';
+import { type TemplateValue, argvOf } from './cmd-template.ts';
 import { shJoin } from './quote.ts';
 
 /**
@@ -20,8 +21,36 @@ export interface Cmd {
   readonly file?: { readonly path: string; readonly secret?: boolean };
 }
 
-export const read = (argv: readonly string[], opts: Omit<Cmd, 'argv' | 'write'> = {}): Cmd => ({ argv, write: false, ...opts });
-export const write = (argv: readonly string[], opts: Omit<Cmd, 'argv' | 'write'> = {}): Cmd => ({ argv, write: true, ...opts });
+export type CmdOptions = Omit<Cmd, 'argv' | 'write'>;
+type Tag = (strings: TemplateStringsArray, ...values: TemplateValue[]) => Cmd;
+
+/**
+ * `read(argv, opts)`, or in the seed document's own words: read`systemctl is-enabled ${unit}`,
+ * and with options: read({ okCodes: [0, 1] })`...` (see cmd-template.ts for the rules).
+ */
+export function read(argv: readonly string[], opts?: CmdOptions): Cmd;
+export function read(strings: TemplateStringsArray, ...values: TemplateValue[]): Cmd;
+export function read(opts: CmdOptions): Tag;
+export function read(a: readonly string[] | TemplateStringsArray | CmdOptions, ...rest: unknown[]): Cmd | Tag {
+  return build(false, a, rest);
+}
+
+/** `write(argv, opts)`, write`systemctl enable --now ${unit}`, write({ timeoutMs })`...`. */
+export function write(argv: readonly string[], opts?: CmdOptions): Cmd;
+export function write(strings: TemplateStringsArray, ...values: TemplateValue[]): Cmd;
+export function write(opts: CmdOptions): Tag;
+export function write(a: readonly string[] | TemplateStringsArray | CmdOptions, ...rest: unknown[]): Cmd | Tag {
+  return build(true, a, rest);
+}
+
+function build(w: boolean, a: readonly string[] | TemplateStringsArray | CmdOptions, rest: unknown[]): Cmd | Tag {
+  if (isTemplate(a)) return { argv: argvOf(a, rest), write: w };
+  if (Array.isArray(a)) return { argv: a as readonly string[], write: w, ...((rest[0] as CmdOptions | undefined) ?? {}) };
+  const opts = a as CmdOptions;
+  return (strings: TemplateStringsArray, ...values: TemplateValue[]) => ({ argv: argvOf(strings, values), write: w, ...opts });
+}
+
+const isTemplate = (a: unknown): a is TemplateStringsArray => Array.isArray(a) && 'raw' in a;
 
 export function describeCmd(cmd: Cmd): string {
   return cmd.summary ?? shJoin(cmd.argv);

@@ -7,11 +7,11 @@ import type { BaseHostConfig } from './index.ts';
 const GROUPS = ['sudo', 'adm'];
 
 async function state(exec: Executor, c: BaseHostConfig): Promise<{ drift: string[]; home: string }> {
-  const pw = await exec.run(read(['getent', 'passwd', c.adminUser], { okCodes: [0, 2] }));
+  const pw = await exec.run(read({ okCodes: [0, 2] })`getent passwd ${c.adminUser}`);
   if (pw.exitCode !== 0) return { drift: [`user ${c.adminUser} does not exist`], home: `/home/${c.adminUser}` };
   const home = pw.stdout.trim().split(':')[5] ?? `/home/${c.adminUser}`;
   const drift: string[] = [];
-  const groups = (await exec.run(read(['id', '-nG', c.adminUser]))).stdout.trim().split(/\s+/);
+  const groups = (await exec.run(read`id -nG ${c.adminUser}`)).stdout.trim().split(/\s+/);
   const missingGroups = GROUPS.filter((g) => !groups.includes(g));
   if (missingGroups.length) drift.push(`${c.adminUser} is not in ${missingGroups.join(', ')}`);
   const keys = await exec.run(fileCmds.cat(`${home}/.ssh/authorized_keys`));
@@ -38,7 +38,7 @@ export function adminUserStep(): Step<BaseHostConfig> {
       return drift.length ? { done: false, reason: drift.join('; ') } : { done: true, reason: `${config.adminUser} exists with all ${config.sshKeys.length} key(s)` };
     },
     async apply({ exec, config: c }) {
-      const pw = await exec.run(read(['getent', 'passwd', c.adminUser], { okCodes: [0, 2] }));
+      const pw = await exec.run(read({ okCodes: [0, 2] })`getent passwd ${c.adminUser}`);
       if (pw.exitCode !== 0) await exec.run(write(['useradd', '--create-home', '--shell', '/bin/bash', '--groups', GROUPS.join(','), c.adminUser]));
       else await exec.run(write(['usermod', '--append', '--groups', GROUPS.join(','), c.adminUser]));
       const { home } = await state(exec, c);
@@ -46,7 +46,7 @@ export function adminUserStep(): Step<BaseHostConfig> {
       const lines = cur.exitCode === 0 ? cur.stdout.split('\n').filter(Boolean) : [];
       const have = new Set(lines.map(keyBody));
       const content = [...lines, ...c.sshKeys.filter((k) => !have.has(keyBody(k)))].join('\n') + '\n';
-      await exec.run(write(['install', '-d', '-m', '0700', '-o', c.adminUser, '-g', c.adminUser, `${home}/.ssh`]));
+      await exec.run(write`install -d -m 0700 -o ${c.adminUser} -g ${c.adminUser} ${home}/.ssh`);
       await exec.run(fileCmds.install({ path: `${home}/.ssh/authorized_keys`, content, mode: '0600', owner: c.adminUser }));
       await exec.run(fileCmds.rename({ path: `${home}/.ssh/authorized_keys`, content, mode: '0600' }));
     },

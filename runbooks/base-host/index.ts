@@ -75,15 +75,15 @@ function steps(c: BaseHostConfig): Step<BaseHostConfig>[] {
       title: `Passwordless sudo for ${c.adminUser}`,
       doc: 'A sudoers drop-in, checked with `visudo -c` before it counts; a rejected file is removed again.',
       files: () => [{ path: '/etc/sudoers.d/90-runbook-admin', content: renderAsset(`${files}/sudoers-admin`, vars), mode: '0440' }],
-      validate: () => [read(['visudo', '-c', '-q', '-f', '/etc/sudoers.d/90-runbook-admin'])],
+      validate: () => [read`visudo -c -q -f /etc/sudoers.d/90-runbook-admin`],
     }),
     filesStep({
       id: 'base.sshd',
       title: 'SSH: keys only, no root login',
       doc: 'An sshd_config drop-in; `sshd -t` must accept the whole configuration before sshd reloads. The admin key is in place first (previous step), so this cannot lock the operator out.',
       files: () => [{ path: '/etc/ssh/sshd_config.d/10-runbook-hardening.conf', content: renderAsset(`${files}/sshd-hardening.conf`, vars), mode: '0644' }],
-      validate: () => [read(['sshd', '-t'])],
-      after: () => [write(['systemctl', 'reload', 'ssh.service'])],
+      validate: () => [read`sshd -t`],
+      after: () => [write`systemctl reload ssh.service`],
     }),
     nftablesStep({
       id: 'base.nftables',
@@ -98,7 +98,7 @@ function steps(c: BaseHostConfig): Step<BaseHostConfig>[] {
       id: 'base.journald',
       title: `journald: persistent, at most ${c.journalMaxUse}`,
       files: () => [{ path: '/etc/systemd/journald.conf.d/50-runbook.conf', content: renderAsset('systemd/journald-runbook.conf', vars), mode: '0644' }],
-      after: () => [write(['systemctl', 'restart', 'systemd-journald.service'])],
+      after: () => [write`systemctl restart systemd-journald.service`],
     }),
     filesStep({
       id: 'base.unattended-upgrades',

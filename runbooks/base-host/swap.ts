@@ -16,8 +16,8 @@ export function fstabHasSwap(fstab: string, file = SWAPFILE): boolean {
 
 async function drift(exec: Executor, c: BaseHostConfig): Promise<string[]> {
   const want = c.swapMiB * 1024 * 1024;
-  const active = (await exec.run(read(['swapon', '--show=NAME', '--noheadings']))).stdout.split('\n').map((s) => s.trim());
-  const size = await exec.run(read(['stat', '-c', '%s', SWAPFILE], { okCodes: [0, 1] }));
+  const active = (await exec.run(read`swapon --show=NAME --noheadings`)).stdout.split('\n').map((s) => s.trim());
+  const size = await exec.run(read({ okCodes: [0, 1] })`stat -c %s ${SWAPFILE}`);
   const fstab = (await exec.run(fileCmds.cat('/etc/fstab'))).stdout;
   const out: string[] = [];
   if (want === 0) {
@@ -42,26 +42,26 @@ export function swapStep(): Step<BaseHostConfig> {
       return d.length ? { done: false, reason: d.join('; ') } : { done: true, reason: config.swapMiB ? `${config.swapMiB} MiB active and in fstab` : 'no swap file, as configured' };
     },
     async apply({ exec, config: c, log }) {
-      const active = (await exec.run(read(['swapon', '--show=NAME', '--noheadings']))).stdout.includes(SWAPFILE);
-      const size = await exec.run(read(['stat', '-c', '%s', SWAPFILE], { okCodes: [0, 1] }));
+      const active = (await exec.run(read`swapon --show=NAME --noheadings`)).stdout.includes(SWAPFILE);
+      const size = await exec.run(read({ okCodes: [0, 1] })`stat -c %s ${SWAPFILE}`);
       const want = c.swapMiB * 1024 * 1024;
       const fstab = (await exec.run(fileCmds.cat('/etc/fstab'))).stdout;
       const wrongSize = size.exitCode === 0 && Number(size.stdout.trim()) !== want;
-      if (active && (wrongSize || want === 0)) await exec.run(write(['swapoff', SWAPFILE], { timeoutMs: 10 * 60_000 }));
+      if (active && (wrongSize || want === 0)) await exec.run(write({ timeoutMs: 10 * 60_000 })`swapoff ${SWAPFILE}`);
       if (want === 0) {
-        await exec.run(write(['rm', '-f', SWAPFILE]));
+        await exec.run(write`rm -f ${SWAPFILE}`);
         const kept = fstab.split('\n').filter((l) => !fstabHasSwap(l)).join('\n');
         await ensureFile(exec, { path: '/etc/fstab', content: kept, mode: '0644' });
         return;
       }
       if (size.exitCode !== 0 || wrongSize) {
         log(`creating ${SWAPFILE} (${c.swapMiB} MiB)`);
-        await exec.run(write(['rm', '-f', SWAPFILE]));
-        await exec.run(write(['fallocate', '-l', String(want), SWAPFILE]));
-        await exec.run(write(['chmod', '0600', SWAPFILE]));
-        await exec.run(write(['mkswap', SWAPFILE]));
+        await exec.run(write`rm -f ${SWAPFILE}`);
+        await exec.run(write`fallocate -l ${want} ${SWAPFILE}`);
+        await exec.run(write`chmod 0600 ${SWAPFILE}`);
+        await exec.run(write`mkswap ${SWAPFILE}`);
       }
-      if (!active || wrongSize) await exec.run(write(['swapon', SWAPFILE]));
+      if (!active || wrongSize) await exec.run(write`swapon ${SWAPFILE}`);
       if (!fstabHasSwap(fstab)) {
         await ensureFile(exec, { path: '/etc/fstab', content: `${fstab.replace(/\n*$/, '\n')}${SWAPFILE} none swap sw 0 0\n`, mode: '0644' });
       }

@@ -56,12 +56,12 @@ export function firewallSteps(): Step<EventfoldConfig>[] {
 
 /** The SSH ingress the base host's firewall admits (port and operator CIDRs), as security-list rules. */
 export async function sshIngressFromHost(exec: Executor): Promise<{ rules: object[]; note: string }> {
-  const chain = await exec.run(read(['nft', 'list', 'chain', 'inet', 'runbook', 'input'], { okCodes: [0, 1] }));
+  const chain = await exec.run(read({ okCodes: [0, 1] })`nft list chain inet runbook input`);
   const port = Number(/tcp dport (\d+) ip6? saddr @operator_v[46] accept/.exec(chain.stdout)?.[1]);
   if (chain.exitCode !== 0 || !port) return { rules: [], note: 'no base-host firewall found on the host: ADD the SSH rule for your operator CIDRs yourself, or the update locks you out' };
   const sources: string[] = [];
   for (const set of ['operator_v4', 'operator_v6']) {
-    const r = await exec.run(read(['nft', 'list', 'set', 'inet', 'runbook', set], { okCodes: [0, 1] }));
+    const r = await exec.run(read({ okCodes: [0, 1] })`nft list set inet runbook ${set}`);
     const m = /elements = \{([^}]*)\}/s.exec(r.stdout);
     if (m?.[1]) sources.push(...m[1].split(',').map((e) => e.trim()).filter(Boolean).map((e) => (e.includes('/') ? e : `${e}/${e.includes(':') ? 128 : 32}`)));
   }
@@ -108,14 +108,14 @@ export function backupSteps(): Step<EventfoldConfig>[] {
         { path: '/etc/systemd/system/eventfold-backup.service', content: readAsset('systemd/eventfold-backup.service'), mode: '0644' },
         { path: '/etc/systemd/system/eventfold-backup.timer', content: renderAsset('systemd/eventfold-backup.timer', { BACKUP_SCHEDULE: c.backupSchedule }), mode: '0644' },
       ],
-      after: () => [write(['systemctl', 'daemon-reload'])],
+      after: () => [write`systemctl daemon-reload`],
     }),
     {
       id: 'backup.bucket',
       title: 'Backup bucket: no lifecycle or retention rule in the way',
       doc: 'Reads the bucket\'s lifecycle policy (`oci os object-lifecycle-policy get`) and retention rules (`oci os retention-rule list`) as the backup user, on every run. Refuses (exit 4) when a lifecycle rule deletes or archives backup objects younger than `BACKUP_RETENTION_DAYS` + `BACKUP_FULL_EVERY_DAYS` (a restore may still need them), or a retention rule keeps objects longer than `BACKUP_RETENTION_DAYS` (the backup\'s own pruning would fail); the message names the rule and the fix. A bucket that does not exist yet is reported, not refused: the backup fails loudly until it does.',
       async check({ exec, config, log }) {
-        const state = await exec.run(read(['test', '-d', BACKUP_HOME], { okCodes: [0, 1] }));
+        const state = await exec.run(read({ okCodes: [0, 1] })`test -d ${BACKUP_HOME}`);
         if (state.exitCode !== 0) return { done: false, reason: `${BACKUP_HOME} (the backup user's OCI home) is not there yet` };
         const v = await checkBackupBucket(exec, bucketNeeds(config), asBackupUser(config));
         if (!v.ok) log(v.reason);
@@ -123,19 +123,19 @@ export function backupSteps(): Step<EventfoldConfig>[] {
       },
       async apply({ exec }) {
         // What systemd's StateDirectory= makes at the first backup, made now so the check can run as that user.
-        await exec.run(write(['install', '-d', '-o', 'eventfold', '-g', 'eventfold', '-m', '0700', BACKUP_HOME]));
+        await exec.run(write`install -d -o eventfold -g eventfold -m 0700 ${BACKUP_HOME}`);
       },
     },
     {
       id: 'backup.timer',
       title: 'Backup timer enabled and waiting',
       async check({ exec }) {
-        const e = await exec.run(read(['systemctl', 'is-enabled', 'eventfold-backup.timer'], { okCodes: [0, 1] }));
-        const a = await exec.run(read(['systemctl', 'is-active', 'eventfold-backup.timer'], { okCodes: [0, 3] }));
+        const e = await exec.run(read({ okCodes: [0, 1] })`systemctl is-enabled eventfold-backup.timer`);
+        const a = await exec.run(read({ okCodes: [0, 3] })`systemctl is-active eventfold-backup.timer`);
         return e.stdout.trim() === 'enabled' && a.stdout.trim() === 'active' ? { done: true, reason: 'enabled and active' } : { done: false, reason: `timer is ${e.stdout.trim()}/${a.stdout.trim()}` };
       },
       async apply({ exec }) {
-        await exec.run(write(['systemctl', 'enable', '--now', 'eventfold-backup.timer']));
+        await exec.run(write`systemctl enable --now eventfold-backup.timer`);
       },
     },
   ];
@@ -157,11 +157,11 @@ export function restoreSteps(): Step<EventfoldConfig>[] {
         return { done: false, reason: 'a restore always fetches' };
       },
       async apply({ exec, log }) {
-        await exec.run(write(['rm', '-f', '--', staged, markerPath(staged)]));
-        const r = await exec.run(write(['runuser', '-u', 'eventfold', '--', 'env', 'HOME=/var/lib/eventfold-backup', 'node', TOOLS, 'restore', '--config', '/etc/eventfold-db/backup.env', '--out', staged], { timeoutMs: 6 * 3600_000 }));
+        await exec.run(write`rm -f -- ${staged} ${markerPath(staged)}`);
+        const r = await exec.run(write({ timeoutMs: 6 * 3600_000 })`runuser -u eventfold -- env HOME=/var/lib/eventfold-backup node ${TOOLS} restore --config /etc/eventfold-db/backup.env --out ${staged}`);
         if (exec.dryRun) return;
         log(r.stdout.trim());
-        const v = await exec.run(read(['node', TOOLS, 'verify-log', staged], { timeoutMs: 60 * 60_000 }));
+        const v = await exec.run(read({ timeoutMs: 60 * 60_000 })`node ${TOOLS} verify-log ${staged}`);
         const digest = (JSON.parse(v.stdout) as { digest: string }).digest;
         await writeMarker(exec, staged, manifestOf(r.stdout), { digest });
       },
@@ -186,21 +186,21 @@ export function restoreSteps(): Step<EventfoldConfig>[] {
           if (!exec.dryRun) throw err;
           log(`a real run first checks ${staged} against ${markerPath(staged)}, written by restore.fetch`);
         }
-        await exec.run(write(['systemctl', 'stop', 'eventfold-db.service'], { timeoutMs: 90_000 }));
-        const cur = await exec.run(read(['test', '-e', LOG], { okCodes: [0, 1] }));
+        await exec.run(write({ timeoutMs: 90_000 })`systemctl stop eventfold-db.service`);
+        const cur = await exec.run(read({ okCodes: [0, 1] })`test -e ${LOG}`);
         let aside = '';
         if (cur.exitCode === 0) {
           aside = `${LOG}.before-restore-${new Date().toISOString().replace(/[:.]/g, '')}`;
-          await exec.run(write(['mv', '-n', LOG, aside]));
+          await exec.run(write`mv -n ${LOG} ${aside}`);
           if (!exec.dryRun) log(`the previous log is kept at ${aside}`);
         }
-        await exec.run(write(['mv', '-n', staged, LOG]));
-        await exec.run(write(['rm', '-f', '--', markerPath(staged)]));
-        await exec.run(write(['chown', 'eventfold:eventfold', LOG]));
-        await exec.run(write(['systemctl', 'start', 'eventfold-db.service'], { timeoutMs: 90_000 }));
+        await exec.run(write`mv -n ${staged} ${LOG}`);
+        await exec.run(write`rm -f -- ${markerPath(staged)}`);
+        await exec.run(write`chown eventfold:eventfold ${LOG}`);
+        await exec.run(write({ timeoutMs: 90_000 })`systemctl start eventfold-db.service`);
         if (exec.dryRun || !m) return;
         await waitHealthy(exec);
-        const r = await exec.run(read(['node', TOOLS, 'read-all', '--deadline', '10000']));
+        const r = await exec.run(read`node ${TOOLS} read-all --deadline 10000`);
         const got = JSON.parse(r.stdout) as { digest: string; events: number };
         if (got.digest !== m.facts.digest) throw new RunbookError('stepFailed', `ReadAll after the restore does not match the backup (${got.events} events)`, { host: exec.host, hint: `the previous log is at ${aside || 'nowhere (there was none)'}` });
       },
@@ -220,7 +220,7 @@ function manifestOf(stdout: string): string {
 }
 
 async function nrestarts(exec: Executor): Promise<number> {
-  const r = await exec.run(read(['systemctl', 'show', '-p', 'NRestarts', '--value', 'eventfold-db.service']));
+  const r = await exec.run(read`systemctl show -p NRestarts --value eventfold-db.service`);
   return Number(r.stdout.trim());
 }
 
@@ -242,7 +242,7 @@ export function smokeSteps(): Step<EventfoldConfig>[] {
       id: 'smoke.read-all',
       title: 'ReadAll answers within 2 s',
       async check({ exec }) {
-        const r = await exec.run(read(['node', TOOLS, 'read-all', '--deadline', '2000'], { okCodes: [0, 1] }));
+        const r = await exec.run(read({ okCodes: [0, 1] })`node ${TOOLS} read-all --deadline 2000`);
         if (r.exitCode !== 0) throw new RunbookError('stepFailed', `ReadAll: ${r.stderr.trim()}`, { host: exec.host });
         const j = JSON.parse(r.stdout) as { events: number; ms: number };
         return ok(`${j.events} events in ${j.ms} ms`);
@@ -263,7 +263,7 @@ export function smokeSteps(): Step<EventfoldConfig>[] {
       id: 'smoke.journal',
       title: 'The journal holds the server\'s log lines',
       async check({ exec }) {
-        const r = await exec.run(read(['journalctl', '-u', 'eventfold-db.service', '-n', '20', '--no-pager', '-o', 'cat']));
+        const r = await exec.run(read`journalctl -u eventfold-db.service -n 20 --no-pager -o cat`);
         if (!/eventfold_db/.test(r.stdout)) throw new RunbookError('stepFailed', 'no eventfold_db lines in the journal', { host: exec.host });
         return ok('log lines present');
       },
@@ -278,15 +278,15 @@ export function smokeSteps(): Step<EventfoldConfig>[] {
       },
       async apply({ exec, log }) {
         const before = await nrestarts(exec);
-        const pid = (await exec.run(read(['systemctl', 'show', '-p', 'MainPID', '--value', 'eventfold-db.service']))).stdout.trim();
+        const pid = (await exec.run(read`systemctl show -p MainPID --value eventfold-db.service`)).stdout.trim();
         if (!/^[1-9]\d*$/.test(pid)) throw new RunbookError('precondition', 'eventfold-db.service has no main process', { host: exec.host });
         const t0 = Date.now();
-        await exec.run(write(['kill', '-9', pid]));
+        await exec.run(write`kill -9 ${pid}`);
         if (exec.dryRun) return;
         await waitFor(
           async () => {
             const n = await nrestarts(exec);
-            const active = (await exec.run(read(['systemctl', 'is-active', 'eventfold-db.service'], { okCodes: [0, 3] }))).stdout.trim();
+            const active = (await exec.run(read({ okCodes: [0, 3] })`systemctl is-active eventfold-db.service`)).stdout.trim();
             return n > before && active === 'active' ? { done: true, value: undefined } : { done: false, reason: `${active}, NRestarts ${n}` };
           },
           { what: 'restart after kill -9', deadlineMs: 10_000, initialDelayMs: 250, maxDelayMs: 1_000, host: exec.host },
