@@ -2,7 +2,7 @@ import { read, write } from '../../lib/core/cmd.ts';
 import { fileCmds } from '../../lib/exec/files.ts';
 import type { Executor } from '../../lib/exec/types.ts';
 import type { CheckResult, Step } from '../../lib/engine/types.ts';
-import type { BaseHostConfig } from './index.ts';
+import type { BaseHostConfig } from './config.ts';
 
 const GROUPS = ['sudo', 'adm'];
 
