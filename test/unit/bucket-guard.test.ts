@@ -6,6 +6,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
+
+// Each case runs the stand-in several times (a node process each): slow on a busy machine.
+const SLOW = 180_000;
 import { RunbookError } from '../../lib/core/errors.ts';
 import { LocalExecutor } from '../../lib/exec/local.ts';
 import { type BackupNeeds, bucketProblems, checkBackupBucket, globMatch } from '../../lib/oci/bucket-guard.ts';
@@ -29,7 +32,7 @@ function eventfoldNeeds(): BackupNeeds {
 beforeEach(() => {
   root = mkdtempSync(join(tmpdir(), 'bucket-guard-'));
   oci(['os', 'bucket', 'create', '--name', 'backups', '--compartment-id', 'ocid1.compartment.oc1..test']);
-});
+}, SLOW);
 
 describe('the OCI stand-in answers the two reads as the real CLI prints them', () => {
   it('lifecycle policy: 404 when there is none; after put, kebab-case items with every field and the etag beside data', () => {
@@ -38,7 +41,7 @@ describe('the OCI stand-in answers the two reads as the real CLI prints them', (
     const got = oci(['os', 'object-lifecycle-policy', 'get', '-bn', 'backups']);
     expect(got?.etag).toMatch(/\w/);
     expect((got?.data as { items: object[] }).items).toEqual([{ action: 'DELETE', 'is-enabled': true, name: 'old', 'object-name-filter': null, target: 'objects', 'time-amount': 30, 'time-unit': 'DAYS' }]);
-  });
+  }, SLOW);
 
   it('retention rules: an empty collection still prints data.items; a rule has its duration, or null for indefinite', () => {
     expect(oci(['os', 'retention-rule', 'list', '--bucket-name', 'backups', '--all'])).toEqual({ data: { items: [] } });
@@ -47,7 +50,7 @@ describe('the OCI stand-in answers the two reads as the real CLI prints them', (
     expect(items).toHaveLength(1);
     expect(items[0]).toMatchObject({ 'display-name': 'hold', duration: { 'time-amount': 30, 'time-unit': 'DAYS' }, 'time-rule-locked': null });
     expect(() => oci(['os', 'retention-rule', 'list', '--bucket-name', 'nope'])).toThrow(/BucketNotFound/);
-  });
+  }, SLOW);
 });
 
 describe('checkBackupBucket', () => {
@@ -62,7 +65,7 @@ describe('checkBackupBucket', () => {
     ]);
     oci(['os', 'retention-rule', 'create', '--bucket-name', 'backups', '--display-name', 'a-week', '--time-amount', '7', '--time-unit', 'DAYS']);
     expect(await check()).toMatchObject({ ok: true, reason: '5 lifecycle and 1 retention rules, none in the way' });
-  });
+  }, SLOW);
 
   it('refuses (exit 4) a lifecycle rule that deletes backups a restore may need, naming it and the fix', async () => {
     lifecycle([{ name: 'expire-manifests', action: 'DELETE', isEnabled: true, target: 'objects', timeAmount: 10, timeUnit: 'DAYS', objectNameFilter: { inclusionPatterns: ['*.json'] } }]);
@@ -71,7 +74,7 @@ describe('checkBackupBucket', () => {
     expect(e.exitCode).toBe(4);
     expect(e.message).toMatch(/lifecycle rule "expire-manifests" deletes manifests after 10 days, but a restore may need them for 21 days/);
     expect(e.message).toMatch(/raise its time-amount above 21 days, or exclude .*"eventfold\/prd016\/\*".*object-lifecycle-policy put --bucket-name backups/);
-  });
+  }, SLOW);
 
   it('refuses an archive rule on the prefix, and a retention rule that would make pruning fail', async () => {
     lifecycle([{ name: 'cold', action: 'ARCHIVE', isEnabled: true, target: 'objects', timeAmount: 2, timeUnit: 'DAYS', objectNameFilter: { inclusionPrefixes: ['eventfold/'] } }]);
@@ -81,13 +84,13 @@ describe('checkBackupBucket', () => {
     expect(e.message).toMatch(/lifecycle rule "cold" archives segments and manifests after 2 days/);
     expect(e.message).toMatch(/retention rule "legal-hold" keeps every object indefinitely, so the runbook's own pruning after 14 days would fail/);
     expect(e.message).toMatch(/oci os retention-rule delete --bucket-name backups --retention-rule-id /);
-  });
+  }, SLOW);
 
   it('reports a bucket that does not exist yet instead of refusing', async () => {
     const r = await checkBackupBucket(new LocalExecutor(), { ...needs, bucket: 'later' }, wrap);
     expect(r).toMatchObject({ ok: false, missing: true });
     expect(r.reason).toMatch(/bucket later does not exist yet/);
-  });
+  }, SLOW);
 });
 
 describe('bucketProblems', () => {
@@ -101,5 +104,5 @@ describe('bucketProblems', () => {
     expect(globMatch('*.json', 'eventfold/prd016/c/manifests/1.json')).toBe(true);
     expect(globMatch('*.json', 'eventfold/prd016/c/segments/1.seg')).toBe(false);
     expect(globMatch('a?c', 'abc')).toBe(true);
-  });
+  }, SLOW);
 });
