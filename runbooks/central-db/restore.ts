@@ -2,6 +2,7 @@ import { read, write } from '../../lib/core/cmd.ts';
 import { RunbookError } from '../../lib/core/errors.ts';
 import type { Executor } from '../../lib/exec/types.ts';
 import type { Step } from '../../lib/engine/types.ts';
+import { alwaysRunStep } from '../../lib/steps/always-run.ts';
 import { type CentralDbConfig, CONTAINERS, SRV } from './config.ts';
 import { waitContainer } from './docker.ts';
 import { FINGERPRINT_SQL } from './fingerprint.ts';
@@ -40,13 +41,11 @@ export function restoreSteps(): Step<CentralDbConfig>[] {
     return got;
   };
   return [
-    {
+    alwaysRunStep({
       id: 'restore.fetch',
       title: 'Fetch the backup and verify every file (nothing touched yet)',
       doc: `Lists \`BACKUP_PREFIX/\` in \`BACKUP_BUCKET\`, takes the newest stamp that has a \`MANIFEST\` (or \`RESTORE_FROM\`), downloads it into \`${SRV.backups}/restore-STAMP\`, and checks every file's size and SHA-256 against the manifest. Any missing or altered file stops the restore here, before PostgreSQL or Redis is touched.`,
-      async check() {
-        return { done: false, reason: 'a restore always fetches' };
-      },
+      reason: 'a restore always fetches',
       async apply({ exec, config, log }) {
         const list = await exec.run({ ...oci(config, ['os', 'object', 'list', '--bucket-name', config.bucket, '--prefix', `${config.prefix}/`, '--all']), write: false });
         const names = list.stdout.trim() ? ((JSON.parse(list.stdout) as { data?: { name: string }[] }).data ?? []).map((o) => o.name) : [];
@@ -68,16 +67,13 @@ export function restoreSteps(): Step<CentralDbConfig>[] {
         got = { dir, stamp, entries };
         log(`backup ${stamp}: ${entries.length} files verified (${entries.map((e) => e.name).join(', ')})`);
       },
-      async verify() {},
-    },
-    {
+    }),
+    alwaysRunStep({
       id: 'restore.globals',
       title: 'Roles and their attributes (pg_dumpall --globals-only)',
       destructive: 'sets every role in the backup to its backed-up attributes and password',
       doc: 'Replays `globals.sql` as the superuser. On a fresh platform the only expected error is that the admin role exists; any other error fails the step. The admin\'s password is then set back to platform.env\'s by the next step.',
-      async check() {
-        return { done: false, reason: 'restore requested' };
-      },
+      reason: 'restore requested',
       async apply({ exec, config }) {
         const f = need(exec.host);
         const p = await inContainer(exec, `${f.dir}/globals.sql`, 'globals.sql');
@@ -86,15 +82,12 @@ export function restoreSteps(): Step<CentralDbConfig>[] {
         const bad = unexpectedGlobalsErrors(r.stderr, config.adminUser);
         if (r.exitCode !== 0 || bad.length) throw new RunbookError('stepFailed', `globals.sql: ${bad.join('; ') || `psql exit ${r.exitCode}`}`, { host: exec.host });
       },
-      async verify() {},
-    },
-    {
+    }),
+    alwaysRunStep({
       id: 'restore.databases',
       title: 'Each database (pg_restore --create, inside the server\'s container)',
       doc: 'Refuses when a database of the backup already exists (a restore never overwrites one: drop it or restore on a fresh platform). Each dump is copied into `postgres-db` and restored there with its own 17 client, `--create --exit-on-error`.',
-      async check() {
-        return { done: false, reason: 'restore requested' };
-      },
+      reason: 'restore requested',
       async apply({ exec, config, log }) {
         const f = need(exec.host);
         const dbs = f.entries.filter((e) => e.name.startsWith('db-')).map((e) => e.name.slice(3, -5));
@@ -114,7 +107,7 @@ export function restoreSteps(): Step<CentralDbConfig>[] {
           for (const l of r.stdout.trim().split('\n').filter(Boolean)) log(`fingerprint ${db} ${l}`);
         }
       },
-    },
+    }),
     {
       id: 'restore.redis',
       title: 'Redis data from the snapshot',

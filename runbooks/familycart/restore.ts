@@ -5,6 +5,7 @@ import { readAsset } from '../../lib/core/assets.ts';
 import { RunbookError } from '../../lib/core/errors.ts';
 import type { Executor } from '../../lib/exec/types.ts';
 import type { Step } from '../../lib/engine/types.ts';
+import { alwaysRunStep } from '../../lib/steps/always-run.ts';
 import { COMPOSE_ENV, OPT, type StatefulConfig } from './config.ts';
 
 const DIR = '/var/backups/familycart/restore';
@@ -88,25 +89,20 @@ export function restoreSteps(): Step<StatefulConfig>[] {
     return m;
   };
   return [
-    {
+    alwaysRunStep({
       id: 'restore.fetch',
       title: 'Fetch the newest dump and verify it (database untouched)',
       doc: 'Lists the bucket, takes the newest `familycart_*.json` manifest, downloads its dump, checks size and SHA-256, and has `pg_restore --list` read it inside the container. Anything wrong stops here.',
-      async check() {
-        return { done: false, reason: 'a restore always fetches' };
-      },
+      reason: 'a restore always fetches',
       async apply({ exec, config, log }) {
         manifest = await fetchAndVerify(exec, config, log);
       },
-      async verify() {},
-    },
-    {
+    }),
+    alwaysRunStep({
       id: 'restore.load',
       title: 'Restore the dump and prove every table equals the backup',
       destructive: 'replaces the FamilyCart database\'s tables with the dump\'s (one transaction: a failure leaves the database as it was)',
-      async check() {
-        return { done: false, reason: 'restore requested' };
-      },
+      reason: 'restore requested',
       async apply({ exec }) {
         if (exec.dryRun) return;
         await exec.run(restoreCmds.restore());
@@ -117,6 +113,6 @@ export function restoreSteps(): Step<StatefulConfig>[] {
         const diffs = fingerprintDiff(manifest.tables, got);
         if (diffs.length) throw new RunbookError('stepFailed', `the restored database differs from the backup: ${diffs.slice(0, 5).join('; ')}`, { host: exec.host });
       },
-    },
+    }),
   ];
 }
