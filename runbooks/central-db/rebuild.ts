@@ -6,6 +6,7 @@ import { alwaysRunStep } from '../../lib/steps/always-run.ts';
 import { type AppDb, type CentralDbConfig, CONTAINERS, SRV } from './config.ts';
 import { psql } from './host-cmds.ts';
 import { grantsSql, requireApp } from './onboard.ts';
+import { inContainer } from './restore.ts';
 
 const COMPOSE_NAMES = ['compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml'];
 
@@ -53,10 +54,9 @@ export function rebuildSteps(): Step<CentralDbConfig>[] {
       reason: REASON,
       async apply({ exec, config }) {
         const app = requireApp(config, exec.host);
-        const p = `/tmp/init-${app.db}.sql`;
-        await exec.run(write(['docker', 'cp', app.initSql, `${CONTAINERS.postgres}:${p}`]));
-        await exec.run(write(['docker', 'exec', CONTAINERS.postgres, 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-U', config.adminUser, '-d', app.db, '-f', p]));
-        await exec.run(write(['docker', 'exec', CONTAINERS.postgres, 'rm', '-f', p]));
+        await inContainer(exec, app.initSql, `init-${app.db}.sql`, (p) =>
+          exec.run(write(['docker', 'exec', CONTAINERS.postgres, 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-U', config.adminUser, '-d', app.db, '-f', p])),
+        );
         await exec.run(psql(config.adminUser, app.db, grantsSql(app, config.adminUser)));
       },
     }),

@@ -28,10 +28,23 @@ export function unexpectedGlobalsErrors(stderr: string, admin: string): string[]
     .filter((l) => !new RegExp(`role "${admin}" already exists`).test(l));
 }
 
-async function inContainer(exec: Executor, hostPath: string, name: string): Promise<string> {
-  const p = `/tmp/restore-${name}`;
+/**
+ * Copies a host file into postgres-db as /tmp/NAME (the server's own client reads it there), runs
+ * `use` with that path, and removes the copy afterwards, also when `use` fails.
+ */
+export async function inContainer<T>(exec: Executor, hostPath: string, name: string, use: (path: string) => Promise<T>): Promise<T> {
+  const p = `/tmp/${name}`;
+  const rm = write(['docker', 'exec', CONTAINERS.postgres, 'rm', '-f', p]);
   await exec.run(write(['docker', 'cp', hostPath, `${CONTAINERS.postgres}:${p}`]));
-  return p;
+  let out: T;
+  try {
+    out = await use(p);
+  } catch (err) {
+    await exec.run(rm).catch(() => undefined); // the first error is the one to report
+    throw err;
+  }
+  await exec.run(rm);
+  return out;
 }
 
 export function restoreSteps(): Step<CentralDbConfig>[] {
@@ -76,9 +89,9 @@ export function restoreSteps(): Step<CentralDbConfig>[] {
       reason: 'restore requested',
       async apply({ exec, config }) {
         const f = need(exec.host);
-        const p = await inContainer(exec, `${f.dir}/globals.sql`, 'globals.sql');
-        const r = await exec.run(write(['docker', 'exec', CONTAINERS.postgres, 'psql', '-X', '-q', '-U', config.adminUser, '-d', 'postgres', '-f', p], { okCodes: [0, 1, 3] }));
-        await exec.run(write(['docker', 'exec', CONTAINERS.postgres, 'rm', '-f', p]));
+        const r = await inContainer(exec, `${f.dir}/globals.sql`, 'restore-globals.sql', (p) =>
+          exec.run(write(['docker', 'exec', CONTAINERS.postgres, 'psql', '-X', '-q', '-U', config.adminUser, '-d', 'postgres', '-f', p], { okCodes: [0, 1, 3] })),
+        );
         const bad = unexpectedGlobalsErrors(r.stderr, config.adminUser);
         if (r.exitCode !== 0 || bad.length) throw new RunbookError('stepFailed', `globals.sql: ${bad.join('; ') || `psql exit ${r.exitCode}`}`, { host: exec.host });
       },
@@ -93,9 +106,9 @@ export function restoreSteps(): Step<CentralDbConfig>[] {
         const dbs = f.entries.filter((e) => e.name.startsWith('db-')).map((e) => e.name.slice(3, -5));
         for (const db of dbs) if (await databaseExists(exec, config.adminUser, db)) throw new RunbookError('precondition', `database ${db} already exists on this platform; a restore does not overwrite it`, { host: exec.host, hint: `restore on a fresh platform, or drop ${db} first (central-db.rebuild-db drops and re-creates)` });
         for (const db of dbs) {
-          const p = await inContainer(exec, `${f.dir}/db-${db}.dump`, `db-${db}.dump`);
-          await exec.run(write(['docker', 'exec', CONTAINERS.postgres, 'pg_restore', '-U', config.adminUser, '-d', 'postgres', '--create', '--exit-on-error', p], { timeoutMs: 6 * 3600_000 }));
-          await exec.run(write(['docker', 'exec', CONTAINERS.postgres, 'rm', '-f', p]));
+          await inContainer(exec, `${f.dir}/db-${db}.dump`, `restore-db-${db}.dump`, (p) =>
+            exec.run(write(['docker', 'exec', CONTAINERS.postgres, 'pg_restore', '-U', config.adminUser, '-d', 'postgres', '--create', '--exit-on-error', p], { timeoutMs: 6 * 3600_000 })),
+          );
           log(`${db} restored`);
         }
       },

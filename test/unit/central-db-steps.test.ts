@@ -7,6 +7,8 @@ import type { CentralDbConfig } from '../../runbooks/central-db/config.ts';
 import { dockerSteps } from '../../runbooks/central-db/docker.ts';
 import { exampleConfig } from '../../runbooks/central-db/index.ts';
 import { onboardSteps } from '../../runbooks/central-db/onboard.ts';
+import { rebuildSteps } from '../../runbooks/central-db/rebuild.ts';
+import { inContainer } from '../../runbooks/central-db/restore.ts';
 import { ScriptedExecutor } from './fakes.ts';
 
 const ctx = (exec: ScriptedExecutor, config: CentralDbConfig = exampleConfig()): StepContext<CentralDbConfig> => ({ exec, config, log: () => {} });
@@ -83,5 +85,35 @@ describe('central-db.onboard', () => {
     expect(String(install?.stdin)).toMatch(/\nTRADING_APP_DB_USER=trading_app_user\nTRADING_APP_DB_PASSWORD=[A-Za-z0-9]{32}\n$/);
     expect(exec.calls.some((c) => is(c, 'mv', '-f', '--', '/srv/config/platform.env.runbook-new', '/srv/config/platform.env'))).toBe(true);
     expect(exec.calls.flatMap((c) => c.argv).join(' ')).not.toMatch(/TRADING_APP_DB_PASSWORD=/);
+  });
+});
+
+describe('rebuild.schema', () => {
+  it('copies init.sql into postgres-db, runs it with ON_ERROR_STOP, removes the copy, then grants', async () => {
+    const config = exampleConfig();
+    const app = config.app;
+    if (!app) throw new Error('the example config has an app');
+    const exec = new ScriptedExecutor();
+    await step(rebuildSteps(), 'rebuild.schema').apply(ctx(exec, config));
+    const p = `/tmp/init-${app.db}.sql`;
+    expect(exec.calls.map((c) => c.argv.join(' '))).toEqual([
+      `docker cp ${app.initSql} postgres-db:${p}`,
+      `docker exec postgres-db psql -X -q -v ON_ERROR_STOP=1 -U ${config.adminUser} -d ${app.db} -f ${p}`,
+      `docker exec postgres-db rm -f ${p}`,
+      `docker exec -i postgres-db psql -X -q -A -t -v ON_ERROR_STOP=1 -U ${config.adminUser} -d ${app.db} -f -`,
+    ]);
+  });
+
+  it('a failing init.sql still has its copy removed, and its own error is the one reported', async () => {
+    const exec = new ScriptedExecutor((c) => (c.argv.includes('ON_ERROR_STOP=1') && c.argv.includes('-q') && !c.argv.includes('-i') ? { exitCode: 3, stderr: 'ERROR: syntax error' } : {}));
+    await expect(step(rebuildSteps(), 'rebuild.schema').apply(ctx(exec))).rejects.toThrow(/syntax error|exit 3|exited 3/);
+    // cp, the failing psql, rm; no grants after a failed schema
+    expect(exec.calls.map((c) => c.argv.slice(0, 4).join(' '))).toEqual([`docker cp ${exampleConfig().app?.initSql} postgres-db:/tmp/init-${exampleConfig().app?.db}.sql`, 'docker exec postgres-db psql', 'docker exec postgres-db rm']);
+  });
+
+  it('inContainer reports the use error even when the removal fails too', async () => {
+    const exec = new ScriptedExecutor((c) => (c.argv.includes('rm') ? { exitCode: 1, stderr: 'rm failed' } : {}));
+    await expect(inContainer(exec, '/srv/backups/x.sql', 'x.sql', () => Promise.reject(new Error('psql failed')))).rejects.toThrow('psql failed');
+    expect(exec.calls.at(-1)?.argv).toEqual(['docker', 'exec', 'postgres-db', 'rm', '-f', '/tmp/x.sql']);
   });
 });
