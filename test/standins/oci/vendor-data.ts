@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { stringify as stringifyYaml } from 'yaml';
 
 export type OciStandin = (args: string[]) => Buffer;
@@ -26,7 +27,10 @@ export function ociStandinVendorData(root: string, prepare: (oci: OciStandin) =>
     copyFileSync(built, join(stage, 'usr/local/lib/oci-standin/oci.mjs'));
     const wrapper = '#!/bin/sh\n# OCI CLI test stand-in (not the product): one store per user, like one config per user\nexport OCI_STANDIN_ROOT="${OCI_STANDIN_ROOT:-${HOME:-/root}/.oci-standin}"\nexec node /usr/local/lib/oci-standin/oci.mjs "$@"\n';
     writeFileSync(join(stage, 'usr/local/bin/oci'), wrapper, { mode: 0o755 });
-    const archive = execFileSync('tar', ['--owner=0', '--group=0', '--numeric-owner', '-czf', '-', '-C', stage, 'usr', 'root'], { maxBuffer: 64 << 20 });
+    // The same files give the same bytes (no file times, no gzip time): a kept VM's options, this
+    // text among them, then match between runs and `--target vm` reuses the VM.
+    const tar = execFileSync('tar', ['--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', '-cf', '-', '-C', stage, 'usr', 'root'], { maxBuffer: 64 << 20 });
+    const archive = gzipSync(tar);
     const b64 = archive.toString('base64').replace(/.{76}/g, '$&\n').trimEnd();
     const script = `if [ ! -e /usr/local/bin/oci ]; then\nbase64 -d > /run/oci-standin.tgz <<'EOF'\n${b64}\nEOF\ntar --no-overwrite-dir -xzf /run/oci-standin.tgz -C / && rm -f /run/oci-standin.tgz\nfi\n`;
     return `#cloud-config\n${stringifyYaml({ bootcmd: [script] }, { lineWidth: 0 })}`;
