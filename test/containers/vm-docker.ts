@@ -5,7 +5,7 @@ import { execa } from 'execa';
 import { Readable } from 'node:stream';
 import type { Secret } from '../../lib/core/secret.ts';
 import type { Vm } from '../../lib/vm/vm.ts';
-import { archiveChunks } from './archive.ts';
+import { type BuiltImage, archiveChunks } from './archive.ts';
 import type { ImageSet } from './build.ts';
 import { say } from './cache.ts';
 
@@ -43,6 +43,12 @@ export async function imageIds(vm: Vm, refs: string[]): Promise<Record<string, s
   return out;
 }
 
+/** The set's images that some tag in the VM's engine lacks, or names with another ID. */
+export async function missingImages(vm: Vm, set: ImageSet): Promise<BuiltImage[]> {
+  const have = await imageIds(vm, set.images.flatMap((i) => i.tags));
+  return set.images.filter((i) => i.tags.some((t) => have[t] !== i.id));
+}
+
 /**
  * Loads the set's images into the VM's engine (started first if needed) and returns each tag's
  * image ID. Images whose every tag already has the expected ID are skipped; the others go in one
@@ -51,8 +57,7 @@ export async function imageIds(vm: Vm, refs: string[]): Promise<Record<string, s
 export async function loadImages(vm: Vm, set: ImageSet, o: { timeoutMs?: number } = {}): Promise<Record<string, string>> {
   await startDocker(vm);
   const tags = set.images.flatMap((i) => i.tags);
-  const before = await imageIds(vm, tags);
-  const missing = set.images.filter((i) => i.tags.some((t) => before[t] !== i.id));
+  const missing = await missingImages(vm, set);
   if (missing.length) {
     const t0 = Date.now();
     say(`loading ${missing.map((i) => i.ref).join(', ')} into VM ${vm.name}`);

@@ -1,22 +1,23 @@
-// Containers in the ARM64 VM: the test images built here from Debian packages load into Docker
-// with their reproducible IDs; the postgres image initialises from its environment, passes its
-// pg_isready healthcheck and serves pgvector; pgbouncer pools to it on 6432; both redis images
-// answer only with the password from their config file; and the local registry (htpasswd auth)
-// takes a push by tag and serves a pull by digest.
-// Opt-in (RUNBOOK_CONTAINER_TESTS=1) until it has passed here: its first run builds the trixie base
-// layer, about an hour under emulation on a loaded 2-core machine. RUNBOOK_VM_TESTS=0 skips it too.
+// Containers in the ARM64 VM: the test images built here from Debian packages are in Docker with
+// their reproducible IDs (loaded once into the shared docker-host snapshot, restored here); the
+// postgres image initialises from its environment, passes its pg_isready healthcheck and serves
+// pgvector; pgbouncer pools to it on 6432; both redis images answer only with the password from
+// their config file; and the local registry (htpasswd auth) takes a push by tag and serves a pull
+// by digest. RUNBOOK_VM_TESTS=0 skips it.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Secret } from '../../lib/core/secret.ts';
 import { type BuiltImage, imageConfig, sha256 } from '../containers/archive.ts';
-import { ensureContainerImages, type ImageSet } from '../containers/build.ts';
+import type { ImageSet } from '../containers/build.ts';
+import { dockerHostSnapshot } from '../containers/docker-host.ts';
 import { tarBuffer } from '../containers/tar.ts';
-import { dockerLogin, imageIds, loadImages, pullByDigest, pushImage, startRegistry, sudo } from '../containers/vm-docker.ts';
-import { bootVm, stopAllVms, type Vm } from '../../lib/vm/vm.ts';
+import { dockerLogin, imageIds, loadImages, missingImages, pullByDigest, pushImage, startRegistry, sudo } from '../containers/vm-docker.ts';
+import { restoreVm } from './snapshot.ts';
+import { stopAllVms, type Vm } from '../../lib/vm/vm.ts';
 
-const vmTests = process.env.RUNBOOK_VM_TESTS !== '0' && process.env.RUNBOOK_CONTAINER_TESTS === '1';
+const vmTests = process.env.RUNBOOK_VM_TESTS !== '0';
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const PG_PASSWORD = 'pg-test-Secret-4711';
 const REDIS_PASSWORD = 'redis-test-Secret-0815';
@@ -36,21 +37,19 @@ describe.skipIf(!vmTests)('test container images under Docker in the ARM64 VM', 
   }
 
   beforeAll(async () => {
-    set = await ensureContainerImages();
-    vm = await bootVm({ name: 'containers', userData: '#cloud-config\n{}\n' });
+    const host = await dockerHostSnapshot();
+    set = host.images;
+    vm = await restoreVm(host.snapshot, { name: 'containers' });
+    await docker('network', 'create', 'central-data-platform');
   }, 3_600_000);
   afterAll(stopAllVms, 60_000);
 
-  it('loads every image with the ID computed on the build host, and a second load skips them', async () => {
-    const t0 = Date.now();
-    const ids = await loadImages(vm, set);
-    process.stderr.write(`[containers] docker load of ${set.images.length} images into the VM: ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
-    for (const i of set.images) for (const t of i.tags) expect(ids[t]).toBe(i.id);
-    const t1 = Date.now();
+  it('has every image with the ID computed on the build host, so loading again streams nothing', async () => {
+    const ids = await imageIds(vm, set.images.flatMap((i) => i.tags));
+    for (const i of set.images) for (const t of i.tags) expect(ids[t], t).toBe(i.id);
+    expect(await missingImages(vm, set)).toEqual([]);
     expect(await loadImages(vm, set)).toEqual(ids);
-    expect(Date.now() - t1).toBeLessThan(60_000);
-    await docker('network', 'create', 'central-data-platform');
-  }, 1_200_000);
+  }, 600_000);
 
   it('postgres: initdb from POSTGRES_* (password from a _FILE), initdb.d scripts, pg_isready healthy, pgvector', async () => {
     await put('/srv/secrets/pg-password', PG_PASSWORD, '0600');
