@@ -9,9 +9,8 @@
 //     transaction pooling / the same directly on postgres-db:5432, both inside the container.
 import { execFileSync } from 'node:child_process';
 import { createLink } from '../../test/vm/link.ts';
-import { restoreVm } from '../../test/vm/snapshot.ts';
 import { stopAllVms, type Vm } from '../../test/vm/vm.ts';
-import { BUCKET, STORE, platformSnapshot, platformVars, sql, sudo } from '../../test/integration/central-db-host.ts';
+import { BUCKET, STORE, platformSnapshot, platformVars, restoreDbHost, sql, sudo } from '../../test/integration/central-db-host.ts';
 import { envFile, runOn } from '../../test/integration/runbook-cli.ts';
 
 const scale = Number(process.env.BENCH_SCALE ?? 4);
@@ -34,7 +33,7 @@ async function main(): Promise<void> {
   const link = await createLink('central-db-bench');
   try {
     const env = envFile({ ...platformVars });
-    const a = await restoreVm(snap, { name: 'bench1', link: link.host(21) });
+    const a = await restoreDbHost(snap, { name: 'bench1', link: link.host(21) });
     ok(await runOn(a, 'central-db', env), 'central-db on bench1');
     await sql(a, 'postgres', 'CREATE DATABASE bench_db;\n');
     await pgbench(a, '127.0.0.1', 5432, ['-i', '-q', '-s', String(scale), 'bench_db']);
@@ -51,7 +50,7 @@ async function main(): Promise<void> {
     const pooled = tps(await pgbench(a, 'pgbouncer', 6432, ['-n', '-S', '-c', '8', '-j', '2', '-T', String(seconds), 'bench_db']));
     console.log(`pgbench -S, 8 clients, ${seconds} s: direct ${direct.toFixed(0)} tps, through PgBouncer (transaction pooling) ${pooled.toFixed(0)} tps: ratio ${(pooled / direct).toFixed(2)}`);
 
-    const b = await restoreVm(snap, { name: 'bench2', link: link.host(22) });
+    const b = await restoreDbHost(snap, { name: 'bench2', link: link.host(22) });
     const store = execFileSync('ssh', [...a.sshArgs(), '-l', a.sshUser, '127.0.0.1', `sudo -n tar -C ${STORE} -cf - .`], { maxBuffer: 2 << 30 });
     await sudo(b, ['install', '-d', '-m', '0700', STORE]);
     execFileSync('ssh', [...b.sshArgs(), '-l', b.sshUser, '127.0.0.1', `sudo -n tar -C ${STORE} -xf -`], { input: store });
@@ -64,7 +63,7 @@ async function main(): Promise<void> {
     console.log(`restore: central-db.restore ${restore.toFixed(1)} s vs plain pg_restore --create ${plainRestore.toFixed(1)} s: ratio ${(restore / plainRestore).toFixed(2)}`);
   } finally {
     await stopAllVms();
-    await link.close();
+    link.close();
   }
 }
 

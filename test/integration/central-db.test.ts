@@ -13,9 +13,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FINGERPRINT_SQL } from '../../runbooks/central-db/fingerprint.ts';
 import { type Link, createLink } from '../vm/link.ts';
-import { type Snapshot, restoreVm } from '../vm/snapshot.ts';
+import type { Snapshot } from '../vm/snapshot.ts';
 import { type Vm, stopAllVms } from '../vm/vm.ts';
-import { BUCKET, FIX, NEAREST, STORE, envValue, platformSnapshot, platformVars, sql, sudo, trading, viaPool } from './central-db-host.ts';
+import { BUCKET, FIX, NEAREST, STORE, envValue, platformSnapshot, platformVars, restoreDbHost, sql, sudo, trading, viaPool } from './central-db-host.ts';
 import { envFile, explain, runOn } from './runbook-cli.ts';
 
 describe('central database platform on ARM64 VMs', () => {
@@ -29,12 +29,12 @@ describe('central database platform on ARM64 VMs', () => {
   beforeAll(async () => {
     snap = await platformSnapshot();
     link = await createLink('central-db');
-    db1 = await restoreVm(snap, { name: 'db1', link: link.host(11), forwards: [6432] });
+    db1 = await restoreDbHost(snap, { name: 'db1', link: link.host(11), forwards: [6432] });
   }, 60 * 60_000);
 
   afterAll(async () => {
     await stopAllVms();
-    await link?.close();
+    link?.close();
   });
 
   it('brings the platform up in order: PostgreSQL healthy, then a query through PgBouncer, then Redis with auth; a re-run changes nothing', async () => {
@@ -114,7 +114,7 @@ describe('central database platform on ARM64 VMs', () => {
   }, 30 * 60_000);
 
   it('restores on a second VM from nothing: equal rows and checksums, same nearest neighbours, Redis data, app login through PgBouncer', async () => {
-    const second = await restoreVm(snap, { name: 'db2', link: link.host(12) });
+    const second = await restoreDbHost(snap, { name: 'db2', link: link.host(12) });
     db2 = second;
     // The same bucket seen from the new host.
     const store = execFileSync('ssh', [...db1.sshArgs(), '-l', db1.sshUser, '127.0.0.1', `sudo -n tar -C ${STORE} -cf - .`], { maxBuffer: 512 << 20 });
