@@ -15,7 +15,10 @@ if [ "${1:-}" = "--vm" ] && [ -f scripts/bench/vm.ts ]; then
   node --import tsx scripts/bench/vm.ts
   echo "== ARM64 VM snapshots"
   node --import tsx scripts/bench/vm-snapshot.ts
-  node scripts/test-durations.mjs test/.tmp/results/vm.json "VM test file durations (the last npm test)"
+  for r in test/.tmp/results/vm-*.json; do node scripts/test-durations.mjs "$r" "VM test file durations, $(basename "$r" .json) (the last npm test)"; done
+  echo "== Central database platform (BENCH_SCALE, BENCH_PGBENCH_SECONDS to change)"
+  node scripts/build.mjs >/dev/null
+  node --import tsx scripts/bench/central-db.ts
   echo "== Container images (BENCH_COLD=1 adds a build from nothing)"
   node --import tsx scripts/bench/containers.ts
 fi

@@ -19,10 +19,24 @@ grep -E '^not ok' -A 20 "$out/bats.tap" | head -60 >&2 || true
 
 vm_tests=$(find test/vm test/integration -name '*.test.ts' 2>/dev/null | sort)
 if [ "${RUNBOOK_VM_TESTS:-1}" != "0" ] && [ -n "$vm_tests" ]; then
-  echo "== ARM64 VM tests" >&2
+  # Lanes side by side (RUNBOOK_VM_JOBS, default 2): much of a VM test is waiting on the emulated
+  # guest, so two lanes finish well before one. Each lane runs its files one at a time.
+  echo "== ARM64 VM tests (${RUNBOOK_VM_JOBS:-2} lanes)" >&2
   # shellcheck disable=SC2086 # one path per word
-  npx vitest run $vm_tests --no-file-parallelism --reporter=default --reporter=json --outputFile.json="$out/vm.json" || status=1
-  node scripts/test-durations.mjs "$out/vm.json" "VM test file durations" >&2
+  mapfile -t lanes < <(node scripts/vm-lanes.mjs $vm_tests)
+  for i in "${!lanes[@]}"; do
+    n=$((i + 1))
+    echo "   lane $n: ${lanes[$i]}" >&2
+    # Progress as it comes, each line marked with its lane; the lane's exit code kept in a file.
+    # shellcheck disable=SC2086 # one path per word
+    { npx vitest run ${lanes[$i]} --no-file-parallelism --reporter=default --reporter=json --outputFile.json="$out/vm-$n.json" 2>&1; echo $? > "$out/vm-$n.rc"; } | sed -u "s/^/[vm $n] /" >&2 &
+  done
+  wait
+  for i in "${!lanes[@]}"; do
+    [ "$(cat "$out/vm-$((i + 1)).rc" 2>/dev/null)" = 0 ] || status=1
+  done
+  for i in "${!lanes[@]}"; do node scripts/test-durations.mjs "$out/vm-$((i + 1)).json" "VM test file durations, lane $((i + 1))" >&2; done
+  node scripts/vm-lanes.mjs --record "$out"/vm-*.json
 fi
 
 node scripts/summarize-tests.mjs "$out" || status=1
