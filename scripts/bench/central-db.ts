@@ -9,7 +9,7 @@
 //     transaction pooling / the same directly on postgres-db:5432, both inside the container.
 import { execFileSync } from 'node:child_process';
 import { createLink } from '../../test/vm/link.ts';
-import { stopAllVms, type Vm } from '../../test/vm/vm.ts';
+import { stopAllVms, type Vm } from '../../lib/vm/vm.ts';
 import { BUCKET, STORE, platformSnapshot, platformVars, restoreDbHost, sql, sudo } from '../../test/integration/central-db-host.ts';
 import { envFile, runOn } from '../../test/integration/runbook-cli.ts';
 

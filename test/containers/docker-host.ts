@@ -8,10 +8,10 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Snapshot, ensureSnapshot } from '../vm/snapshot.ts';
+import { type RestoreOptions, type Snapshot, ensureSnapshot, restoreVm } from '../vm/snapshot.ts';
 import type { Vm } from '../../lib/vm/vm.ts';
 import { ensureContainerImages, type ImageSet } from './build.ts';
-import { loadImages, sudo } from './vm-docker.ts';
+import { loadImages, startDocker, sudo } from './vm-docker.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
@@ -60,4 +60,19 @@ export async function installOciStandin(vm: Vm, store: string): Promise<void> {
   await sudo(vm, ['install', '-D', '-m', '0755', '/dev/stdin', '/usr/local/bin/oci'], {
     input: `#!/bin/sh\n# OCI CLI test stand-in (not the product)\nexport OCI_STANDIN_ROOT="\${OCI_STANDIN_ROOT:-${store}}"\nexec node /usr/local/lib/oci-standin/oci.mjs "$@"\n`,
   });
+}
+
+/**
+ * A VM restored from the docker-host snapshot, ready for `docker run`. The test image's kernel has
+ * AppArmor on but not its userspace (Debian's `apparmor` package, which `apt install docker.io`
+ * brings on a real host as a recommendation, is not in the image), and dockerd then refuses every
+ * container ("the docker-default profile could not be loaded"). Until the image carries the
+ * package, dockerd is restarted here with securityfs unmounted, so it sees no AppArmor, as on a
+ * host without it. A reboot mounts securityfs again.
+ */
+export async function restoreDockerHost(snapshot: Snapshot, o: RestoreOptions): Promise<Vm> {
+  const vm = await restoreVm(snapshot, o);
+  await sudo(vm, ['sh', '-c', 'command -v apparmor_parser >/dev/null || { systemctl stop docker.service docker.socket && { ! mountpoint -q /sys/kernel/security || umount /sys/kernel/security; }; }'], { timeoutMs: 180_000 });
+  await startDocker(vm);
+  return vm;
 }

@@ -2,9 +2,9 @@
 // (test images in Docker, Compose v2), the OCI CLI stand-in installed after each restore, and
 // small helpers that run as root on the VM.
 import { join } from 'node:path';
-import { dockerHostSnapshot, installOciStandin } from '../containers/docker-host.ts';
-import { type RestoreOptions, type Snapshot, restoreVm } from '../vm/snapshot.ts';
-import type { Vm } from '../vm/vm.ts';
+import { dockerHostSnapshot, installOciStandin, restoreDockerHost } from '../containers/docker-host.ts';
+import type { RestoreOptions, Snapshot } from '../vm/snapshot.ts';
+import type { Vm } from '../../lib/vm/vm.ts';
 import { ROOT } from './runbook-cli.ts';
 
 export const FIX = join(ROOT, 'test/integration/fixtures/central-db');
@@ -41,7 +41,7 @@ export const platformSnapshot = async (): Promise<Snapshot> => (await dockerHost
 
 /** A VM restored from it, with the OCI CLI stand-in installed (its store stands for the bucket). */
 export async function restoreDbHost(snap: Snapshot, o: RestoreOptions): Promise<Vm> {
-  const vm = await restoreVm(snap, o);
+  const vm = await restoreDockerHost(snap, o);
   await installOciStandin(vm, STORE);
   return vm;
 }

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FINGERPRINT_SQL } from '../../runbooks/central-db/fingerprint.ts';
 import { type Link, createLink } from '../vm/link.ts';
 import type { Snapshot } from '../vm/snapshot.ts';
-import { type Vm, stopAllVms } from '../vm/vm.ts';
+import { type Vm, stopAllVms } from '../../lib/vm/vm.ts';
 import { BUCKET, FIX, NEAREST, STORE, envValue, platformSnapshot, platformVars, restoreDbHost, sql, sudo, trading, viaPool } from './central-db-host.ts';
 import { envFile, explain, runOn } from './runbook-cli.ts';
 

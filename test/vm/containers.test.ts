@@ -11,10 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Secret } from '../../lib/core/secret.ts';
 import { type BuiltImage, imageConfig, sha256 } from '../containers/archive.ts';
 import type { ImageSet } from '../containers/build.ts';
-import { dockerHostSnapshot } from '../containers/docker-host.ts';
+import { dockerHostSnapshot, restoreDockerHost } from '../containers/docker-host.ts';
 import { tarBuffer } from '../containers/tar.ts';
 import { dockerLogin, imageIds, loadImages, missingImages, pullByDigest, pushImage, startRegistry, sudo } from '../containers/vm-docker.ts';
-import { restoreVm } from './snapshot.ts';
 import { stopAllVms, type Vm } from '../../lib/vm/vm.ts';
 
 const vmTests = process.env.RUNBOOK_VM_TESTS !== '0';
@@ -39,7 +38,7 @@ describe.skipIf(!vmTests)('test container images under Docker in the ARM64 VM', 
   beforeAll(async () => {
     const host = await dockerHostSnapshot();
     set = host.images;
-    vm = await restoreVm(host.snapshot, { name: 'containers' });
+    vm = await restoreDockerHost(host.snapshot, { name: 'containers' });
     await docker('network', 'create', 'central-data-platform');
   }, 3_600_000);
   afterAll(stopAllVms, 60_000);
