@@ -26,11 +26,13 @@ describe.skipIf(!vmTests)('test container images under Docker in the ARM64 VM', 
   let set: ImageSet;
   const put = (path: string, content: string, mode = '0644') => sudo(vm, ['install', '-D', '-m', mode, '/dev/stdin', path], { input: content });
   const docker = (...argv: string[]) => sudo(vm, ['docker', ...argv], { timeoutMs: 300_000 });
+  // A container's stderr (the server's own log lines) comes out on docker logs' stderr: read both.
+  const logs = (name: string, tail = 'all') => sudo(vm, ['sh', '-c', 'docker logs --tail "$1" "$2" 2>&1', 'sh', tail, name], { timeoutMs: 120_000 });
   const health = async (name: string) => (await docker('inspect', '--format', '{{.State.Health.Status}}', name)).trim();
   async function waitHealthy(name: string, deadlineMs = 300_000): Promise<void> {
     const end = Date.now() + deadlineMs;
     for (let h = await health(name); h !== 'healthy'; h = await health(name)) {
-      if (h === 'unhealthy' || Date.now() > end) throw new Error(`${name} is ${h}:\n${await docker('logs', '--tail', '40', name).catch(String)}`);
+      if (h === 'unhealthy' || Date.now() > end) throw new Error(`${name} is ${h}:\n${await logs(name, '40').catch(String)}`);
       await sleep(2_000);
     }
   }
@@ -63,9 +65,9 @@ describe.skipIf(!vmTests)('test container images under Docker in the ARM64 VM', 
       'pgvector/pgvector:pg17',
     );
     await waitHealthy('postgres-db');
-    const logs = await docker('logs', 'postgres-db');
-    expect(logs).toMatch(/running \/docker-entrypoint-initdb\.d\/10-schema\.sql/);
-    expect(logs).toMatch(/sourced with POSTGRES_DB=platform/);
+    const initLog = await logs('postgres-db');
+    expect(initLog).toMatch(/running \/docker-entrypoint-initdb\.d\/10-schema\.sql/);
+    expect(initLog).toMatch(/sourced with POSTGRES_DB=platform/);
     const psql = (sql: string) => docker('exec', 'postgres-db', 'psql', '-U', 'platform_admin', '-d', 'platform', '-Atc', sql);
     expect((await psql('SELECT ran FROM init_marker')).trim()).toBe('platform_admin');
     expect((await psql("SELECT current_setting('server_version_num')::int / 10000, current_setting('listen_addresses'), current_setting('password_encryption')")).trim()).toBe('17|*|scram-sha-256');
@@ -88,10 +90,10 @@ describe.skipIf(!vmTests)('test container images under Docker in the ARM64 VM', 
     // Clean shutdown on docker stop, and the data directory is reused as it is.
     await docker('stop', '--time', '120', 'postgres-db');
     expect((await docker('inspect', '--format', '{{.State.ExitCode}}', 'postgres-db')).trim()).toBe('0');
-    expect(await docker('logs', '--tail', '5', 'postgres-db')).toMatch(/database system is shut down/);
+    expect(await logs('postgres-db', '5')).toMatch(/database system is shut down/);
     await docker('start', 'postgres-db');
     await waitHealthy('postgres-db');
-    expect(await docker('logs', '--tail', '30', 'postgres-db')).toMatch(/appears to contain a database; Skipping initialization/);
+    expect(await logs('postgres-db', '30')).toMatch(/appears to contain a database; Skipping initialization/);
     expect((await client(true, 'postgres-db', '5432')).stdout.trim()).toBe('3');
   }, 900_000);
 
