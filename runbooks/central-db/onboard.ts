@@ -31,14 +31,18 @@ export function grantsSql(app: AppDb, admin: string): string {
   ].join('\n');
 }
 
-/** What is missing of those grants, one word per gap (empty: all there); run in the app's database. */
+/**
+ * What is missing of those grants, one word per gap (empty: all there); run in the app's database.
+ * has_sequence_privilege sits behind a CASE: PostgreSQL may evaluate an AND's terms in any order,
+ * and on a table (pg_statistic) it fails with "is not a sequence" (seen on PostgreSQL 17).
+ */
 export function missingGrantsSql(app: AppDb): string {
   const r = sqlLiteral(app.role);
   return `SELECT concat_ws(' ',
   CASE WHEN NOT has_database_privilege(${r}, current_database(), 'CREATE') OR NOT has_database_privilege(${r}, current_database(), 'CONNECT') OR NOT has_database_privilege(${r}, current_database(), 'TEMPORARY') THEN 'database' END,
   CASE WHEN NOT has_schema_privilege(${r}, 'public', 'CREATE') OR NOT has_schema_privilege(${r}, 'public', 'USAGE') THEN 'schema' END,
   CASE WHEN EXISTS (SELECT 1 FROM pg_tables t WHERE t.schemaname = 'public' AND NOT (has_table_privilege(${r}, format('%I.%I', t.schemaname, t.tablename), 'SELECT') AND has_table_privilege(${r}, format('%I.%I', t.schemaname, t.tablename), 'INSERT') AND has_table_privilege(${r}, format('%I.%I', t.schemaname, t.tablename), 'UPDATE') AND has_table_privilege(${r}, format('%I.%I', t.schemaname, t.tablename), 'DELETE'))) THEN 'tables' END,
-  CASE WHEN EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND n.nspname = 'public' AND NOT has_sequence_privilege(${r}, c.oid, 'USAGE')) THEN 'sequences' END,
+  CASE WHEN EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE CASE WHEN c.relkind = 'S' AND n.nspname = 'public' THEN NOT has_sequence_privilege(${r}, c.oid, 'USAGE') ELSE false END) THEN 'sequences' END,
   CASE WHEN NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'vector') THEN 'vector' END);
 `;
 }
