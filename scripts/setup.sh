@@ -46,6 +46,7 @@ fi
 
 bash scripts/fetch-compose.sh >/dev/null
 node --import tsx scripts/fetch-cloud-init.ts >/dev/null
+node --import tsx scripts/fetch-test-servers.ts >/dev/null
 
 node scripts/build.mjs >/dev/null
 exit 0

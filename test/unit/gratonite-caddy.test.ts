@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { exampleValues } from '../../lib/config/schema.ts';
 import { gratoniteConfig } from '../../runbooks/gratonite/config.ts';
 import { caddyfile } from '../../runbooks/gratonite/env-files.ts';
+import { caddyBin } from './test-servers.ts';
 
 const c = gratoniteConfig.build(exampleValues(gratoniteConfig));
 const acme = caddyfile({ ...c, tlsIssuer: 'acme', acmeEmail: 'ops@example.com' });
@@ -17,7 +18,7 @@ async function validate(text: string) {
   const d = mkdtempSync(join(tmpdir(), 'caddy-'));
   writeFileSync(join(d, 'Caddyfile'), text);
   // Caddy's storage and config under the scratch folder, never the machine's.
-  return execa('caddy', ['validate', '--adapter', 'caddyfile', '--config', join(d, 'Caddyfile')], { reject: false, timeout: 60_000, env: { HOME: d, XDG_DATA_HOME: d, XDG_CONFIG_HOME: d } });
+  return execa(caddyBin(), ['validate', '--adapter', 'caddyfile', '--config', join(d, 'Caddyfile')], { reject: false, timeout: 60_000, env: { HOME: d, XDG_DATA_HOME: d, XDG_CONFIG_HOME: d } });
 }
 
 describe('gratonite Caddyfile', () => {

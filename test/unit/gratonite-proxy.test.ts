@@ -21,6 +21,7 @@ import { websocketOpens } from '../../runbooks/gratonite/smoke/realtime.ts';
 import { freePort } from '../../lib/vm/free-port.ts';
 import { spawnedProcesses } from './spawned.ts';
 import { TURN_PASS, TURN_USER, started, world } from './gratonite-world.ts';
+import { caddyBin } from './test-servers.ts';
 
 const procs = spawnedProcesses();
 const c = gratoniteConfig.build(exampleValues(gratoniteConfig));
@@ -36,7 +37,7 @@ async function proxied(health: 'ok' | 'degraded' = 'ok') {
     .replaceAll('127.0.0.1:8080', `127.0.0.1:${w.ports.web}`)
     .replaceAll(LOG_DIR, dir);
   writeFileSync(join(dir, 'Caddyfile'), text);
-  await started(procs, 'caddy', ['run', '--adapter', 'caddyfile', '--config', join(dir, 'Caddyfile')], { HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir }, /serving initial configuration/, 'caddy');
+  await started(procs, caddyBin(), ['run', '--adapter', 'caddyfile', '--config', join(dir, 'Caddyfile')], { HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir }, /serving initial configuration/, 'caddy');
   const root = join(dir, 'caddy/pki/authorities/local/root.crt');
   for (let i = 0; i < 100 && !existsSync(root); i++) await new Promise((r) => setTimeout(r, 100));
   const reach = { connectTo: `127.0.0.1:${https}`, ca: readFileSync(root, 'utf8'), timeoutMs: 10_000 };

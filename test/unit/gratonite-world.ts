@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import type { SmokeTarget } from '../../runbooks/gratonite/smoke/checks.ts';
 import { freePort } from '../../lib/vm/free-port.ts';
+import { turnserverBin } from './test-servers.ts';
 
 const API = new URL('../standins/gratonite/api.ts', import.meta.url).pathname;
 const WEB = new URL('../standins/gratonite/web.ts', import.meta.url).pathname;
@@ -38,6 +39,6 @@ export async function world(procs: ResultPromise[], o: { health?: 'ok' | 'degrad
   const dir = mkdtempSync(join(tmpdir(), 'turn-'));
   const relay = 50000 + (turnPort % 10000);
   writeFileSync(join(dir, 'turnserver.conf'), [`listening-ip=127.0.0.1`, `relay-ip=127.0.0.1`, `listening-port=${turnPort}`, `min-port=${relay}`, `max-port=${relay + 20}`, 'realm=smoke.test', 'fingerprint', 'lt-cred-mech', `user=${TURN_USER}:${TURN_PASS}`, 'no-tls', 'no-dtls', 'no-cli', `userdb=${join(dir, 'turndb')}`, `pidfile=${join(dir, 'turn.pid')}`, 'log-file=stdout', 'simple-log', ''].join('\n'));
-  await started(procs, '/usr/bin/turnserver', ['-c', join(dir, 'turnserver.conf')], {}, /(?:Total General servers|IPv4\. TCP listener opened on|listener opened on)/, 'turnserver');
+  await started(procs, turnserverBin(), ['-c', join(dir, 'turnserver.conf')], {}, /(?:Total General servers|IPv4\. TCP listener opened on|listener opened on)/, 'turnserver');
   return { ports: { api: apiPort, web: webPort }, app: origin, api, cdn: api, reach: { timeoutMs: 5_000 }, turn: { host: '127.0.0.1', port: turnPort, username: TURN_USER, password: o.turnPassword ?? TURN_PASS } };
 }
