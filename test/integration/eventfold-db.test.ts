@@ -185,7 +185,13 @@ describe('EventfoldDB on an ARM64 VM', () => {
 
   it('a reboot keeps /data and the service', async () => {
     await vm.reboot();
-    expect((await vm.ssh(['findmnt', '-n', '-o', 'FSTYPE', '/data'])).stdout.trim()).toBe('ext4');
+    // The fstab line has nofail, so SSH may answer before /data is mounted on a busy machine: wait, bounded.
+    let fstype = '';
+    for (let i = 0; i < 45 && fstype !== 'ext4'; i++) {
+      fstype = (await vm.ssh(['findmnt', '-n', '-o', 'FSTYPE', '/data'])).stdout.trim();
+      if (fstype !== 'ext4') await new Promise((res) => setTimeout(res, 2_000));
+    }
+    expect(fstype).toBe('ext4');
     for (let i = 0; i < 30; i++) {
       if ((await vm.ssh(['systemctl', 'is-active', 'eventfold-db.service'])).stdout.trim() === 'active') break;
       await new Promise((res) => setTimeout(res, 2_000));
