@@ -3,6 +3,7 @@
 // small helpers that run as root on the VM.
 import { join } from 'node:path';
 import { dockerHostSnapshot, installOciStandin, restoreDockerHost } from '../containers/docker-host.ts';
+import { sudo as vmSudo } from '../containers/vm-docker.ts';
 import type { RestoreOptions, Snapshot } from '../vm/snapshot.ts';
 import type { Vm } from '../../lib/vm/vm.ts';
 import { ROOT } from './runbook-cli.ts';
@@ -22,12 +23,9 @@ export const platformVars = {
 };
 export const trading = { APP_DB: 'trading_db', APP_ROLE: 'trading_app_user', APP_DIR: '/srv/apps/trading-app' };
 
-/** Runs argv as root on the VM; throws with its output on a non-zero exit. */
-export async function sudo(vm: Vm, argv: string[], input?: string, timeoutMs = 300_000): Promise<string> {
-  const r = await vm.ssh(['sudo', '-n', ...argv], { timeoutMs, ...(input === undefined ? {} : { input }) });
-  if (r.exitCode !== 0) throw new Error(`${vm.name}: ${argv.join(' ')} exited ${r.exitCode}: ${(r.stderr || r.stdout).slice(-1500)}`);
-  return r.stdout;
-}
+/** Runs argv as root on the VM (the container harness's sudo); throws with its output on a non-zero exit. */
+export const sudo = (vm: Vm, argv: string[], input?: string, timeoutMs = 300_000): Promise<string> =>
+  vmSudo(vm, argv, { timeoutMs, ...(input === undefined ? {} : { input }) });
 export const sql = (vm: Vm, db: string, text: string) => sudo(vm, ['docker', 'exec', '-i', 'postgres-db', 'psql', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-U', 'platform_admin', '-d', db, '-f', '-'], text);
 /** platform.env's value of a key, read as root on the VM (the test stands for the operator's secret store). */
 export const envValue = async (vm: Vm, key: string) => (await sudo(vm, ['sed', '-n', `s/^${key}=//p`, '/srv/config/platform.env'])).trim();
