@@ -18,7 +18,7 @@ const DEVIATIONS = [
   'The image tag lives in the instance configuration\'s metadata (`triviapay_image_tag`), which the instance reads at boot; a rollout copies the configuration with only that key changed.',
   'The seed scales back to the old size after terminating old instances; with a pool above one instance that would dip under the healthy floor, so old members are detached one at a time (the pool launches a replacement from the new configuration) and only the last detach shrinks the pool.',
   'The seed\'s instance cloud-init was a template holding both Terraform `${}` and shell `${}`, blanked by `envsubst` (so `/etc/triviapay.env` lost its contents): the user-data here is rendered from `{{NAME}}` placeholders that must all have non-blank values, the scripts and the unit are shipped files embedded byte for byte, and their shell variables stay as written.',
-  'The instance takes its image tag from its own metadata (`triviapay_image_tag`) at boot, so the user-data is the same for every tag; the rollout also sets `user_data` to this version\'s first boot, so a configuration never carries an older boot script.',
+  'The instance takes its image tag from its own metadata (`triviapay_image_tag`) at boot, so the user-data is the same for every tag; every configuration the rollout or the token rotation creates gets `user_data` rendered afresh from this version\'s template and settings, so a configuration never carries an older boot script.',
   'A `PORT` in the app env other than the backend port fails the first boot with a clear message, instead of an instance the load balancer never sees healthy (the seed: "keep host port == container port == backend_port").',
   'The registry login lasts only for the pull (`docker logout` afterwards; the unit runs `docker run --pull never`), so no OCIR credential stays on the instance\'s disk.',
   'The rollout records the size at the start, the floor and the previous configuration as freeform tags on the pool, so a run started again after being killed (or from another CI job) finds them.',
@@ -34,7 +34,7 @@ export const rollout: Runbook<TriviapayConfig> = {
   steps: () => [configurationStep(), replaceStep()],
   cloudInit: { template: USER_DATA_TEMPLATE, vars: instanceVars },
   cloudInitDoc: [
-    'Every instance configuration the rollout creates carries this user-data as `metadata.user_data`; `runbook user-data triviapay.rollout --env FILE` prints it (e.g. for Terraform\'s first configuration). At first boot the instance:',
+    'Every instance configuration the rollout (and the token rotation) creates carries this user-data as `metadata.user_data`; `runbook user-data triviapay.rollout --env FILE` prints it (e.g. for Terraform\'s first configuration). At first boot the instance:',
     '',
     '- installs `docker.io`, `logrotate` and `curl` from the distribution when the image lacks them (the image must ship the OCI CLI);',
     '- reads its image tag from its own metadata (`triviapay_image_tag`, `INSTANCE_METADATA_URL`);',

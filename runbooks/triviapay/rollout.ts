@@ -55,7 +55,7 @@ async function clearTags(api: PoolApi): Promise<void> {
   await api.oci.call(['compute-management', 'instance-pool', 'update', '--instance-pool-id', pool.id, '--freeform-tags', JSON.stringify(tags), '--force'], { write: true, what: 'clear the rollout record on the pool' });
 }
 
-/** What a new configuration changes: metadata keys, said in words; null when the pool already has it. */
+/** What a new configuration changes: metadata keys (user_data aside), said in words; null when the pool already has it. */
 export interface ConfigWant {
   metadata: Record<string, string>;
   label: string;
@@ -63,12 +63,18 @@ export interface ConfigWant {
 }
 
 /**
- * A copy of the pool's current instance configuration with some metadata changed (recording the
- * configuration it replaces, for rollback), then the pool pointed at it with the size at the start,
- * the floor and where it came from recorded on the pool, in one update. Running instances are not
- * touched by this: the replace step that follows does that.
+ * A copy of the pool's current instance configuration with some metadata changed and user_data
+ * rendered afresh from the shipped template (recording the configuration it replaces, for
+ * rollback), then the pool pointed at it with the size at the start, the floor and where it came
+ * from recorded on the pool, in one update. `want` is told whether that user_data differs from the
+ * current configuration's. Running instances are not touched by this: the replace step that
+ * follows does that.
  */
-export function newConfigurationStep(o: { id: string; title: string; doc: string; runbook: string; want: (ctx: Ctx, cur: ConfigView) => Promise<ConfigWant | null> }): Step<TriviapayConfig> {
+export function newConfigurationStep(o: { id: string; title: string; doc: string; runbook: string; want: (ctx: Ctx, cur: ConfigView, newUserData: boolean) => Promise<ConfigWant | null> }): Step<TriviapayConfig> {
+  const plan = async (ctx: Ctx, cur: ConfigView) => {
+    const userData = userDataMetadata(ctx.config);
+    return { userData, want: await o.want(ctx, cur, cur.metadata.user_data !== userData) };
+  };
   return {
     id: o.id,
     title: o.title,
@@ -78,17 +84,18 @@ export function newConfigurationStep(o: { id: string; title: string; doc: string
       const api = apiOf(ctx);
       const pool = await api.pool();
       const cfg = await getConfig(api, pool.configId);
-      const want = await o.want(ctx, cfg);
+      const { want } = await plan(ctx, cfg);
       return want ? { done: false, reason: `pool runs ${cfg.id} (image ${cfg.image}); new configuration with ${want.label}` } : { done: true, reason: `pool ${pool.id} is on configuration ${cfg.id} (image ${cfg.image})` };
     },
     async apply(ctx) {
       const api = apiOf(ctx);
       const pool = await api.pool();
       const cur = await getConfig(api, pool.configId);
-      const want = (await o.want(ctx, cur)) as ConfigWant;
+      const p = await plan(ctx, cur);
+      const want = p.want as ConfigWant;
       const details = toApiJson(cur.details) as Record<string, Record<string, unknown>>;
       const launch = details.launchDetails ?? {};
-      launch.metadata = { ...((launch.metadata ?? {}) as Record<string, string>), ...want.metadata };
+      launch.metadata = { ...((launch.metadata ?? {}) as Record<string, string>), ...want.metadata, user_data: p.userData };
       checkMetadataSize(launch.metadata as Record<string, string>);
       details.launchDetails = launch;
       const image = want.metadata.triviapay_image_tag ?? cur.image;
@@ -110,12 +117,11 @@ export function configurationStep(): Step<TriviapayConfig> {
     title: 'Instance configuration with the new image tag and first-boot user-data, and the pool pointed at it',
     doc: 'Copies the pool\'s current instance configuration with `metadata.triviapay_image_tag` set to `IMAGE_TAG` and `metadata.user_data` set to this version\'s first boot (`runbook user-data triviapay.rollout`; refused over OCI\'s 32,000-byte metadata limit), recording the configuration it replaces, for rollback; then points the pool at it and records the size at the start, the floor and where it came from as freeform tags on the pool, in one update. Changing the configuration touches no running instance.',
     runbook: 'triviapay.rollout',
-    want: async (ctx, cur) => {
+    want: async (ctx, cur, newUserData) => {
       need(ctx.config, 'triviapay.rollout', ['imageTag']);
       const tag = ctx.config.imageTag;
-      const userData = userDataMetadata(ctx.config);
-      const changes = [cur.image === tag ? '' : `image ${tag}`, cur.metadata.user_data === userData ? '' : 'new first-boot user-data'].filter(Boolean);
-      return changes.length ? { metadata: { triviapay_image_tag: tag, user_data: userData }, label: changes.join(' and '), name: `triviapay-${tag}` } : null;
+      const changes = [cur.image === tag ? '' : `image ${tag}`, newUserData ? 'new first-boot user-data' : ''].filter(Boolean);
+      return changes.length ? { metadata: { triviapay_image_tag: tag }, label: changes.join(' and '), name: `triviapay-${tag}` } : null;
     },
   });
 }

@@ -34,7 +34,7 @@ function newTokenStep(): Step<TriviapayConfig> {
     title: 'A new OCIR auth token, straight into Vault',
     doc: 'Creates an auth token for `OCIR_USER_ID` and puts it into the OCIR token secret (`--from-json file://`, a 0600 file removed afterwards), naming the secret version after the token\'s OCID. The token appears only in that one CLI answer and is never printed. OCI allows two auth tokens per user: with two present, the run names the one that is not in Vault and stops, unless `DELETE_TOKEN_ID` names it.',
     async check(ctx) {
-      need(ctx.config, 'triviapay.rotate-ocir-token', ['ocirUserId', 'ocirTokenSecretId', 'poolId', 'compartmentId', 'lbId']);
+      need(ctx.config, 'triviapay.rotate-ocir-token', ['ocirUserId', 'ocirTokenSecretId', 'poolId', 'compartmentId', 'lbId', 'ocirRepoUrl', 'appEnvSecretId', 'ocirUsernameSecretId']);
       const inVault = await vaultTokenId(ctx);
       const onPool = await poolTokenId(ctx);
       if (inVault && inVault !== onPool) return { done: true, reason: `Vault holds token ${inVault}, which the instances do not use yet: the next steps roll it out` };
@@ -97,12 +97,12 @@ export function rotateSteps(): Step<TriviapayConfig>[] {
     newConfigurationStep({
       id: 'triviapay.ocir-token-configuration',
       title: 'Instance configuration naming the new token, and the pool pointed at it',
-      doc: 'A copy of the current configuration whose metadata names the token in Vault, so the gated rollout replaces every instance and each logs in to OCIR with it at boot.',
+      doc: 'A copy of the current configuration whose metadata names the token in Vault, with the first-boot user-data rendered as the rollout renders it (`runbook user-data triviapay.rollout`), so the gated rollout replaces every instance and each logs in to OCIR with it at boot.',
       runbook: 'triviapay.rotate-ocir-token',
-      want: async (ctx, cur) => {
+      want: async (ctx, cur, newUserData) => {
         const id = await vaultTokenId(ctx);
         if (!id || cur.metadata[META_TOKEN] === id) return null;
-        return { metadata: { [META_TOKEN]: id }, label: `OCIR token ${id}`, name: `triviapay-${cur.image}` };
+        return { metadata: { [META_TOKEN]: id }, label: `OCIR token ${id}${newUserData ? ' and new first-boot user-data' : ''}`, name: `triviapay-${cur.image}` };
       },
     }),
     replaceStep(),

@@ -6,9 +6,11 @@ import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { brokenAssets } from '../integration/runbook-cli.ts';
 import { IDS } from '../standins/oci/cloud-seed.ts';
 import { updateState } from '../standins/oci/cloud-state.ts';
-import { type World, finished, poolSummary, runbook, startWorld } from './triviapay-world.ts';
+import { ROOT, type World, finished, poolSummary, runbook, startWorld } from './triviapay-world.ts';
 
 let worlds: World[] = [];
 afterEach(async () => {
@@ -79,7 +81,7 @@ describe('triviapay secrets, token rotation, verify, smoke', { timeout: 600_000 
     expect(again.events.filter((e) => e.type === 'step-unchanged').map((e) => (e as { reason: string }).reason).join('\n')).toMatch(/app env: Vault version 2 matches/);
   });
 
-  it('rotates the OCIR token: new token into Vault unseen, instances replaced, old token deleted; two tokens stop it', async () => {
+  it('rotates the OCIR token: new token into Vault unseen, instances replaced with user-data rendered afresh, old token deleted; two tokens stop it', async () => {
     const w = await world({ size: 1, tag: 'A' });
     const tmp = mkdtempSync(join(tmpdir(), 'triviapay-run-tmp-'));
     updateState(w.root, (s) => {
@@ -91,8 +93,13 @@ describe('triviapay secrets, token rotation, verify, smoke', { timeout: 600_000 
     expect(refused.stderr).toMatch(/already has two auth tokens.*ocid1\.credential\.oc1\.\.old1 \(not in Vault\).*ocid1\.credential\.oc1\.\.old2 \(not in Vault\)/s);
     expect(refused.stderr).toMatch(/DELETE_TOKEN_ID=ocid1\.credential\.oc1\.\.old1/);
 
+    // A changed template and a changed setting since the pool's configuration was made: the
+    // rotation's configuration must carry them, rendered as `runbook user-data` renders them.
+    const template = readFileSync(join(ROOT, 'cloud-init/triviapay.yaml'), 'utf8').replace('\nwrite_files:', '\n# template of the next release\nwrite_files:');
+    const assets = brokenAssets('cloud-init/triviapay.yaml', template);
+    const rotEnv = w.env({ OCIR_USER_ID: IDS.user, OCIR_AUTH_TOKEN_SECRET_ID: IDS.ocirTokenSecret, DELETE_TOKEN_ID: 'ocid1.credential.oc1..old1', BOOT_DEADLINE_SECONDS: '900' });
     const stopPs = watchPs();
-    const r = await finished(runbook(w, 'triviapay.rotate-ocir-token', w.env({ OCIR_USER_ID: IDS.user, OCIR_AUTH_TOKEN_SECRET_ID: IDS.ocirTokenSecret, DELETE_TOKEN_ID: 'ocid1.credential.oc1..old1' }), { TMPDIR: tmp }));
+    const r = await finished(runbook(w, 'triviapay.rotate-ocir-token', rotEnv, { TMPDIR: tmp, RUNBOOK_ASSETS_DIR: assets }));
     const ps = await stopPs();
     expect(r.exitCode, r.stderr + r.stdout.slice(-2000)).toBe(0);
     const s = w.state();
@@ -104,7 +111,14 @@ describe('triviapay secrets, token rotation, verify, smoke', { timeout: 600_000 
     const pool = poolSummary(s);
     expect(pool).toMatchObject({ size: 1, images: ['A'], orphans: [], drained: [] });
     const cfg = s.configs[s.pools[IDS.pool]?.instanceConfigurationId as string];
-    expect((cfg?.instanceDetails.launchDetails as { metadata: Record<string, string> }).metadata.triviapay_ocir_token_id).toBe(active[0]?.id);
+    const metadata = (cfg?.instanceDetails.launchDetails as { metadata: Record<string, string> }).metadata;
+    expect(metadata.triviapay_ocir_token_id).toBe(active[0]?.id);
+    expect(metadata.triviapay_image_tag).toBe('A');
+    const rendered = await execa('node', [join(ROOT, 'dist/cli/runbook.mjs'), 'user-data', 'triviapay.rollout', '--env', rotEnv], { env: { RUNBOOK_ASSETS_DIR: assets }, stripFinalNewline: false });
+    expect(String(rendered.stdout)).toContain('# template of the next release\n');
+    const bootEnv = (parseYaml(String(rendered.stdout)) as { write_files: { path: string; content: string }[] }).write_files.find((f) => f.path === '/etc/triviapay/boot.env');
+    expect(Buffer.from(bootEnv?.content ?? '', 'base64').toString()).toContain("BOOT_DEADLINE_SECONDS='900'\n");
+    expect(Buffer.from(metadata.user_data ?? '', 'base64').toString()).toBe(String(rendered.stdout));
     const others = [...filesUnder(tmp), ...filesUnder(w.root).filter((f) => !f.endsWith('cloud.json') && !f.endsWith('.env'))];
     expectNowhere(forms(token), { ps, stdout: r.stdout, stderr: r.stderr, ...Object.fromEntries(others.map((f) => [f, readFileSync(f, 'latin1')])) });
   });
