@@ -19,17 +19,24 @@ export function psql(admin: string, db: string, sql: string | Secret, o: { write
   });
 }
 
+/**
+ * Reads a secret from stdin into an exported variable, then execs the rest. The whole of stdin,
+ * not `read -r`: a secret arrives without a trailing newline, and `read` then fails at EOF (exit 1,
+ * nothing on stderr) although it filled the variable.
+ */
+export const fromStdin = (name: string, then: string) => `${name}="$(cat)" && export ${name} && exec ${then}`;
+
 /** One query through PgBouncer (host pgbouncer:6432 on the platform network) as a login role; its password on stdin. */
 export function poolQuery(user: string, password: Secret, db: string, sql: string): Cmd {
   return read(
-    ['docker', 'exec', '-i', CONTAINERS.postgres, 'sh', '-c', 'IFS= read -r PGPASSWORD && export PGPASSWORD && exec psql -X -A -t -v ON_ERROR_STOP=1 -h pgbouncer -p 6432 -U "$1" -d "$2" -c "$3"', 'sh', user, db, sql],
+    ['docker', 'exec', '-i', CONTAINERS.postgres, 'sh', '-c', fromStdin('PGPASSWORD', 'psql -X -A -t -v ON_ERROR_STOP=1 -h pgbouncer -p 6432 -U "$1" -d "$2" -c "$3"'), 'sh', user, db, sql],
     { stdin: password, okCodes: [0, 1, 2], timeoutMs: 60_000 },
   );
 }
 
 /** redis-cli inside the Redis container, authenticated through REDISCLI_AUTH read from stdin. */
 export function redisCli(password: Secret | null, args: string[]): Cmd {
-  const script = password ? 'IFS= read -r REDISCLI_AUTH && export REDISCLI_AUTH && exec redis-cli --no-auth-warning "$@"' : 'exec redis-cli "$@"';
+  const script = password ? fromStdin('REDISCLI_AUTH', 'redis-cli --no-auth-warning "$@"') : 'exec redis-cli "$@"';
   return read(['docker', 'exec', '-i', CONTAINERS.redis, 'sh', '-c', script, 'sh', ...args], { stdin: password ?? '', okCodes: [0, 1], timeoutMs: 60_000 });
 }
 

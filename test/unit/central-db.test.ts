@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -7,7 +8,7 @@ import { loadConfig } from '../../lib/config/schema.ts';
 import { Secret } from '../../lib/core/secret.ts';
 import { centralDbConfig, passwordKeyFor } from '../../runbooks/central-db/config.ts';
 import { mergeDaemonJson } from '../../runbooks/central-db/docker.ts';
-import { compose, poolQuery, psql, redisCli, reloadPgbouncer, sqlLiteral } from '../../runbooks/central-db/host-cmds.ts';
+import { compose, fromStdin, poolQuery, psql, redisCli, reloadPgbouncer, sqlLiteral } from '../../runbooks/central-db/host-cmds.ts';
 import { completeStamps, parseManifest, verifyFiles } from '../../runbooks/central-db/manifest.ts';
 import { grantsSql } from '../../runbooks/central-db/onboard.ts';
 import { envValues, mergeEnv, newPassword, parsePlatformEnv, passwordProblem, renderEnv, userlist } from '../../runbooks/central-db/platform-env.ts';
@@ -144,15 +145,23 @@ describe('host command builders', () => {
   it('a query through PgBouncer: the password on stdin only', () => {
     const pw = new Secret('T', 'pool-password-0123456789');
     const c = poolQuery('trading_app_user', pw, 'trading_db', 'SELECT 1');
-    expect(c.argv).toEqual(['docker', 'exec', '-i', 'postgres-db', 'sh', '-c', 'IFS= read -r PGPASSWORD && export PGPASSWORD && exec psql -X -A -t -v ON_ERROR_STOP=1 -h pgbouncer -p 6432 -U "$1" -d "$2" -c "$3"', 'sh', 'trading_app_user', 'trading_db', 'SELECT 1']);
+    expect(c.argv).toEqual(['docker', 'exec', '-i', 'postgres-db', 'sh', '-c', 'PGPASSWORD="$(cat)" && export PGPASSWORD && exec psql -X -A -t -v ON_ERROR_STOP=1 -h pgbouncer -p 6432 -U "$1" -d "$2" -c "$3"', 'sh', 'trading_app_user', 'trading_db', 'SELECT 1']);
     expect(c.stdin).toBe(pw);
     expect(c.argv.join(' ')).not.toContain('pool-password');
   });
   it('redis-cli with REDISCLI_AUTH from stdin, or without auth', () => {
     const pw = new Secret('R', 'redis-password-0123456789');
-    expect(redisCli(pw, ['PING']).argv).toEqual(['docker', 'exec', '-i', 'redis', 'sh', '-c', 'IFS= read -r REDISCLI_AUTH && export REDISCLI_AUTH && exec redis-cli --no-auth-warning "$@"', 'sh', 'PING']);
+    expect(redisCli(pw, ['PING']).argv).toEqual(['docker', 'exec', '-i', 'redis', 'sh', '-c', 'REDISCLI_AUTH="$(cat)" && export REDISCLI_AUTH && exec redis-cli --no-auth-warning "$@"', 'sh', 'PING']);
     expect(redisCli(pw, ['PING']).stdin).toBe(pw);
     expect(redisCli(null, ['PING']).argv).toEqual(['docker', 'exec', '-i', 'redis', 'sh', '-c', 'exec redis-cli "$@"', 'sh', 'PING']);
+  });
+  it('the in-container script takes the secret from stdin with or without a trailing newline, and runs the command', () => {
+    const sh = ['/bin/dash', '/bin/sh'].find((p) => existsSync(p)) ?? 'sh';
+    const script = fromStdin('PGPASSWORD', 'sh -c \'printf "%s|%s" "$PGPASSWORD" "$1"\' sh "$1"');
+    for (const input of ['p@ss word $x', 'p@ss word $x\n']) {
+      const r = spawnSync(sh, ['-c', script, 'sh', 'arg1'], { input, encoding: 'utf8' });
+      expect([r.status, r.stdout]).toEqual([0, 'p@ss word $x|arg1']);
+    }
   });
   it('compose always with the platform env file', () => {
     expect(compose(['up', '-d', '--no-deps', 'pgbouncer']).argv).toEqual(['docker', 'compose', '--env-file', '/srv/config/platform.env', '-f', '/srv/apps/central-db/compose.yaml', 'up', '-d', '--no-deps', 'pgbouncer']);
