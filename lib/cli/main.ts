@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { EXIT, RunbookError, asRunbookError } from '../core/errors.ts';
 import { redact } from '../core/secret.ts';
-import { RUNBOOKS, findRunbook } from './registry.ts';
+import { RUNBOOKS, SYSTEMS, findRunbook, findSystem } from './registry.ts';
 
 const VERSION = '0.1.0';
 
@@ -11,6 +11,8 @@ usage:
   runbook list                         the runbooks, one a line
   runbook show RUNBOOK [--env-example] the runbook as a Markdown document (or its example env file)
   runbook run RUNBOOK [options]        converge a host, step by step
+  runbook run SYSTEM --target ROLE=TARGET,...
+                                       a system on several hosts: each role's runbooks in order
   runbook user-data RUNBOOK --env FILE the runbook's first-boot cloud-init user-data, rendered
                                        (--env-example: the env file it takes)
   runbook unlock --target TARGET       break a stale run lock on a host
@@ -22,12 +24,13 @@ run options:
                                        from the project's cached image; kept until \`runbook vm stop\`
                         ssh://user@host[:port]   a host over SSH
                         local          this machine itself (cloud-init, an operator on the host)
+                        ROLE=TARGET,...  for a system: one target for each of its roles
   --env FILE          dotenv file with the runbook's variables (repeatable; later files win)
   --ssh-config FILE   OpenSSH client config to use (keys, known_hosts)
   --dry-run           show the plan: reads run on the host, writes are printed, never run
   --yes               unattended: allow destructive steps without asking
   --only STEP[,STEP]  run only these steps
-  --from STEP         start at this step (resume after a failure)
+  --from STEP         start at this step (resume after a failure); for a system: ROLE[/RUNBOOK]
   --json              one JSON event per line instead of the terminal view
   --quiet             print nothing unless something fails (for timers and cron)
 
@@ -58,7 +61,7 @@ async function main(argv: string[]): Promise<number> {
   const [cmd, name] = pos;
   if (o.version) return print(`${VERSION}\n`);
   if (o.help || !cmd || cmd === 'help') return print(HELP);
-  if (cmd === 'list') return print(RUNBOOKS.map((r) => `${r.name.padEnd(28)} ${r.summary}\n`).join(''));
+  if (cmd === 'list') return print([...RUNBOOKS, ...SYSTEMS.map((s) => ({ ...s, summary: `(system) ${s.summary}` }))].map((r) => `${r.name.padEnd(28)} ${r.summary}\n`).join(''));
   if (cmd === 'unlock') {
     const { unlock } = await import('./run.ts');
     return unlock(needTarget(o.target, 'unlock'), o['ssh-config']);
@@ -71,6 +74,8 @@ async function main(argv: string[]): Promise<number> {
   }
   if (cmd !== 'show' && cmd !== 'run' && cmd !== 'user-data') throw new RunbookError('usage', `unknown command "${cmd}"`, { hint: 'runbook --help' });
   if (!name) throw new RunbookError('usage', `${cmd} needs a runbook name`, { hint: 'runbook list' });
+  const system = cmd !== 'user-data' ? findSystem(name) : undefined;
+  if (system) return runOrShowSystem(cmd, await system.load(), o);
   const entry = findRunbook(name);
   if (!entry) throw new RunbookError('usage', `unknown runbook "${name}"`, { hint: 'runbook list' });
   if (pos.length > 2) throw new RunbookError('usage', `unexpected argument "${pos[2]}"`, { hint: 'runbook --help' });
@@ -103,9 +108,26 @@ async function main(argv: string[]): Promise<number> {
   });
 }
 
+async function runOrShowSystem(cmd: string, sys: import('../engine/system.ts').System, o: Record<string, string | string[] | boolean | undefined>): Promise<number> {
+  const { describeSystem, exampleSystemEnv, runSystem } = await import('./system-cli.ts');
+  if (cmd === 'show') return print(o['env-example'] ? await exampleSystemEnv(sys) : await describeSystem(sys));
+  return runSystem(sys, {
+    target: needTarget(o.target as string | undefined, `run ${sys.name}`, sys.roles.map((r) => `${r.role}=ssh://user@${r.role}-host`).join(',')),
+    envFiles: (o.env as string[] | undefined) ?? [],
+    sshConfig: o['ssh-config'] as string | undefined,
+    dryRun: Boolean(o['dry-run']),
+    yes: Boolean(o.yes),
+    only: ((o.only as string[] | undefined) ?? []).flatMap((s) => s.split(',')).filter(Boolean),
+    from: o.from as string | undefined,
+    json: Boolean(o.json),
+    quiet: Boolean(o.quiet),
+  });
+}
+
 // No default target: a run without one would converge the machine it was typed on.
-function needTarget(target: string | undefined, what: string): string {
+function needTarget(target: string | undefined, what: string, roles?: string): string {
   if (target) return target;
+  if (roles) throw new RunbookError('usage', `${what} needs --target with a host for each role: --target ${roles}`, { hint: `runbook show ${what.split(' ')[1]}` });
   throw new RunbookError('usage', `${what} needs --target: where should it run?
   --target vm                       a throwaway ARM64 VM on this machine (nothing at risk)
   --target vm:NAME                  the same, named (several can run side by side)

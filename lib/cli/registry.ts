@@ -1,3 +1,4 @@
+import type { System } from '../engine/system.ts';
 import type { Runbook } from '../engine/types.ts';
 
 export interface Entry {
@@ -38,4 +39,19 @@ export const RUNBOOKS: Entry[] = [
 
 export function findRunbook(name: string): Entry | undefined {
   return RUNBOOKS.find((r) => r.name === name);
+}
+
+export interface SystemEntry {
+  name: string;
+  summary: string;
+  load: () => Promise<System>;
+}
+
+/** Systems that span hosts: `runbook run NAME --target ROLE=TARGET,...` runs each role's runbooks in order. */
+export const SYSTEMS: SystemEntry[] = [
+  { name: 'familycart', summary: 'FamilyCart on two hosts: base-host + stateful, then base-host + app, wired by learned private addresses', load: async () => (await import('../../runbooks/familycart/system.ts')).system },
+];
+
+export function findSystem(name: string): SystemEntry | undefined {
+  return SYSTEMS.find((s) => s.name === name);
 }

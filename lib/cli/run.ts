@@ -1,4 +1,4 @@
-import { loadConfig } from '../config/schema.ts';
+import { type LoadOptions, loadConfig } from '../config/schema.ts';
 import { EXIT, RunbookError, asRunbookError } from '../core/errors.ts';
 import { redact } from '../core/secret.ts';
 import { runSteps } from '../engine/engine.ts';
@@ -18,11 +18,14 @@ export interface RunCommandOptions {
   from?: string;
   json: boolean;
   quiet: boolean;
+  /** Set by a multi-host system run: values learned from its hosts, and its other runbooks' variables. */
+  learned?: LoadOptions['learned'];
+  known?: LoadOptions['known'];
 }
 
 /** `runbook run`: config, executor, lock, engine, audit; returns the exit code. */
 export async function runCommand(rb: Runbook<any>, o: RunCommandOptions): Promise<number> {
-  const config = loadConfig(rb.config, o.envFiles);
+  const config = loadConfig(rb.config, o.envFiles, { learned: o.learned, known: o.known });
   const out = { write: (s: string) => void process.stdout.write(s), isTTY: Boolean(process.stdout.isTTY) };
   const render: (e: EngineEvent) => void = o.json ? jsonRenderer(out) : ttyRenderer(out, { quiet: o.quiet });
   // With --json, stdout is for machines; the failure is also said in words on stderr, where

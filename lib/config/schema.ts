@@ -29,19 +29,36 @@ export function defineConfig<C>(vars: Record<string, VarSpec>, build: (v: Values
 }
 
 /** Resolves a runbook's config from env files: unknown, missing and malformed variables are errors naming file and variable. */
-export function loadConfig<C>(schema: ConfigSchema<C>, files: string[]): C {
+/**
+ * What a multi-host run adds: `learned` values (read from the system's hosts, e.g. a private
+ * address; never secrets) fill variables the env files leave unset, and an env file that sets one
+ * to something else is refused; `known` names variables that other runbooks of the same system
+ * take, so one env file serves them all.
+ */
+export interface LoadOptions {
+  learned?: Record<string, { value: string; from: string }>;
+  known?: ReadonlySet<string>;
+}
+
+export function loadConfig<C>(schema: ConfigSchema<C>, files: string[], o: LoadOptions = {}): C {
   const entries = new Map<string, EnvEntry>();
   for (const f of files) for (const [k, e] of readEnvFile(f)) entries.set(k, e);
   const problems: string[] = [];
   for (const [k, e] of entries) {
-    if (!(k in schema.vars)) problems.push(`${e.file}:${e.line}: unknown variable ${k}${suggest(k, Object.keys(schema.vars))}`);
+    if (!(k in schema.vars) && !o.known?.has(k)) problems.push(`${e.file}:${e.line}: unknown variable ${k}${suggest(k, Object.keys(schema.vars))}`);
+  }
+  for (const [k, l] of Object.entries(o.learned ?? {})) {
+    if (!(k in schema.vars) || schema.vars[k]?.secret) continue;
+    const e = entries.get(k);
+    if (e && e.value !== l.value) problems.push(`${e.file}:${e.line}: ${k}=${e.value}, but ${l.from} says ${l.value} (remove the line to take the learned value)`);
+    else entries.set(k, { value: l.value, file: l.from, line: 0 });
   }
   const values: Values = {};
   const exposed = new Set<string>();
   for (const [k, spec] of Object.entries(schema.vars)) {
     const e = entries.get(k);
     const raw = e?.value ?? spec.default;
-    const where = e ? `${e.file}:${e.line}` : files.join(', ') || '(no env file)';
+    const where = e ? (e.line ? `${e.file}:${e.line}` : e.file) : files.join(', ') || '(no env file)';
     if (raw === undefined || raw === '') {
       if (!spec.optional) problems.push(`${where}: ${k} is required (${spec.description}; e.g. ${spec.secret ? '<secret>' : spec.example})`);
       continue;
