@@ -66,6 +66,25 @@ describe.skipIf(!runIt)('central database platform on ARM64 VMs', () => {
     expect(out.trim()).toBe('2');
   }, 5 * 60_000);
 
+  it('daemon.json: other keys kept, Docker restarted only for a change, the platform\'s containers back healthy', async () => {
+    // An operator's file: other keys, another log-opt, and max-file changed by hand.
+    await sudo(db1, ['sh', '-c', 'printf \'%s\\n\' \'{"live-restore": false, "log-driver": "json-file", "log-opts": {"max-size": "10m", "max-file": "2", "compress": "true"}}\' > /etc/docker/daemon.json']);
+    const since = (await sudo(db1, ['systemctl', 'show', '-p', 'ActiveEnterTimestampMonotonic', '--value', 'docker.service'])).trim();
+    const r = await runOn(db1, 'central-db', env1, ['--only', 'docker.log-rotation']);
+    expect(r.exitCode, explain(r)).toBe(0);
+    expect(r.of('step-changed').map((e) => e.id)).toEqual(['docker.log-rotation']);
+    expect(JSON.parse(await sudo(db1, ['cat', '/etc/docker/daemon.json']))).toEqual({ 'live-restore': false, 'log-driver': 'json-file', 'log-opts': { 'max-size': '10m', 'max-file': '5', compress: 'true' } });
+    expect((await sudo(db1, ['systemctl', 'show', '-p', 'ActiveEnterTimestampMonotonic', '--value', 'docker.service'])).trim()).not.toBe(since);
+    const health = await sudo(db1, ['docker', 'inspect', '-f', '{{.Name}} {{.State.Health.Status}}', 'postgres-db', 'pgbouncer', 'redis']);
+    expect(health.trim().split('\n')).toEqual(['/postgres-db healthy', '/pgbouncer healthy', '/redis healthy']);
+    // Unchanged file: no restart.
+    const after = (await sudo(db1, ['systemctl', 'show', '-p', 'ActiveEnterTimestampMonotonic', '--value', 'docker.service'])).trim();
+    const again = await runOn(db1, 'central-db', env1, ['--only', 'docker.log-rotation']);
+    expect(again.exitCode, explain(again)).toBe(0);
+    expect(again.of('step-changed')).toEqual([]);
+    expect((await sudo(db1, ['systemctl', 'show', '-p', 'ActiveEnterTimestampMonotonic', '--value', 'docker.service'])).trim()).toBe(after);
+  }, 15 * 60_000);
+
   it('onboards trading_db with the seed\'s grants; a re-run changes nothing', async () => {
     const r = await runOn(db1, 'central-db.onboard', env1);
     expect(r.exitCode, explain(r)).toBe(0);
