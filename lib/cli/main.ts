@@ -61,7 +61,7 @@ async function main(argv: string[]): Promise<number> {
   const [cmd, name] = pos;
   if (o.version) return print(`${VERSION}\n`);
   if (o.help || !cmd || cmd === 'help') return print(HELP);
-  if (cmd === 'list') return print([...RUNBOOKS, ...SYSTEMS.map((s) => ({ ...s, summary: `(system) ${s.summary}` }))].map((r) => `${r.name.padEnd(28)} ${r.summary}\n`).join(''));
+  if (cmd === 'list') return print([...RUNBOOKS, ...SYSTEMS.map((s) => ({ ...s, title: `(system) ${s.title}` }))].map((r) => `${r.name.padEnd(28)} ${r.title}\n`).join(''));
   if (cmd === 'unlock') {
     const { unlock } = await import('./run.ts');
     return unlock(needTarget(o.target, 'unlock'), o['ssh-config']);

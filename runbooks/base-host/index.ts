@@ -1,3 +1,4 @@
+import { title } from './catalog.ts';
 import { read, write } from '../../lib/core/cmd.ts';
 import { readAsset, renderAsset, renderUserData } from '../../lib/core/assets.ts';
 import type { Runbook, Step } from '../../lib/engine/types.ts';
@@ -74,7 +75,7 @@ function steps(c: BaseHostConfig): Step<BaseHostConfig>[] {
 
 export const runbook: Runbook<BaseHostConfig> = {
   name: 'base-host',
-  title: 'Base host: the common ground of every system',
+  title: title('base-host'),
   summary: 'Admin user with SSH keys only and root login off; nftables default-deny input with SSH only from the operator CIDRs, loaded atomically without locking out the session; bounded journald; unattended security upgrades; a swap file. `cloud-init/base-host.yaml` reaches the same state on first boot.',
   deviations: [
     'The seeds each set up their host by hand (ufw, firewalld or iptables); this runbook is the shared, tested version: nftables with its own table, so Docker\'s rules are never flushed (the FamilyCart refresh script rewrote the whole ruleset and broke forwarding).',

@@ -1,3 +1,4 @@
+import { title } from './catalog.ts';
 import type { Runbook } from '../../lib/engine/types.ts';
 import { readAsset } from '../../lib/core/assets.ts';
 import { exampleValues } from '../../lib/config/schema.ts';
@@ -37,7 +38,7 @@ const assets = (c: CentralDbConfig) => [
 
 export const bringUp: Runbook<CentralDbConfig> = {
   name: 'central-db',
-  title: 'Central data platform: PostgreSQL 17 + pgvector, PgBouncer, Redis under /srv, backed up',
+  title: title('central-db'),
   seed: SEED,
   summary: 'Takes a base host to the seed\'s platform: /srv layout, Docker with rotated json-file logs, the external network, platform.env (mode 600), then PostgreSQL (healthy) -> PgBouncer (a query through the pool) -> Redis (answering with auth), none of them published outside the host, and the backup timer.',
   deviations: DEVIATIONS,
@@ -48,7 +49,7 @@ export const bringUp: Runbook<CentralDbConfig> = {
 
 export const onboard: Runbook<CentralDbConfig> = {
   name: 'central-db.onboard',
-  title: 'Central data platform: onboard an application database',
+  title: title('central-db.onboard'),
   seed: SEED,
   summary: 'Creates APP_ROLE and APP_DB with the seed\'s grants and pgvector, its password kept in platform.env (refused when weak, short or reused), PgBouncer\'s userlist updated, and the login proved through PgBouncer. A re-run changes nothing.',
   deviations: DEVIATIONS,
@@ -58,7 +59,7 @@ export const onboard: Runbook<CentralDbConfig> = {
 
 export const rotatePassword: Runbook<CentralDbConfig> = {
   name: 'central-db.rotate-password',
-  title: 'Central data platform: rotate an application role\'s password',
+  title: title('central-db.rotate-password'),
   seed: SEED,
   summary: 'A new strong password for APP_ROLE: staged in platform.env.pending, ALTER ROLE, PgBouncer reloaded, the login proved through PgBouncer, then platform.env replaced atomically (mode 600). A failure puts the old password back.',
   deviations: DEVIATIONS,
@@ -68,7 +69,7 @@ export const rotatePassword: Runbook<CentralDbConfig> = {
 
 export const restore: Runbook<CentralDbConfig> = {
   name: 'central-db.restore',
-  title: 'Central data platform: disaster recovery from Object Storage',
+  title: title('central-db.restore'),
   seed: SEED,
   summary: 'On a platform brought up empty by `central-db`: the newest (or RESTORE_FROM) backup fetched and every file verified against its manifest before anything is touched, then the globals, the superuser\'s password from platform.env, each database (fingerprints of every table logged), and the Redis data.',
   deviations: DEVIATIONS,
@@ -81,7 +82,7 @@ export const restore: Runbook<CentralDbConfig> = {
 
 export const rebuildDb: Runbook<CentralDbConfig> = {
   name: 'central-db.rebuild-db',
-  title: 'Central data platform: rebuild one application database from its schema',
+  title: title('central-db.rebuild-db'),
   seed: SEED,
   summary: 'The seed\'s "fresh install" (3.2): drop APP_DB WITH (FORCE), re-create it with the grants, run the app\'s init.sql, grant on the new objects, and stamp it with the app\'s migrator container. Destructive: asks at a terminal, needs --yes otherwise.',
   deviations: DEVIATIONS,

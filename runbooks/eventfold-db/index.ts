@@ -1,3 +1,4 @@
+import { title } from './catalog.ts';
 import type { Runbook } from '../../lib/engine/types.ts';
 import { readAsset, renderAsset, renderUserData } from '../../lib/core/assets.ts';
 import { exampleValues } from '../../lib/config/schema.ts';
@@ -43,7 +44,7 @@ function exampleBootValues() {
 
 export const bringUp: Runbook<EventfoldConfig> = {
   name: 'eventfold-db',
-  title: 'EventfoldDB on an A1 Flex: volume, install, deploy, firewall, backups',
+  title: title('eventfold-db'),
   seed: SEED,
   summary: 'Takes a base host to a running, firewalled, backed-up EventfoldDB: the block volume as ext4 at /data (never reformatting one with data), the eventfold user, the hardened unit, a release deployed behind a health gate that rolls itself back, nftables for 2113/9090, and the incremental backup timer.',
   deviations: DEVIATIONS,
@@ -62,7 +63,7 @@ export const bringUp: Runbook<EventfoldConfig> = {
 
 export const rollback: Runbook<EventfoldConfig> = {
   name: 'eventfold-db.rollback',
-  title: 'EventfoldDB: roll back to the previous (or a named) release',
+  title: title('eventfold-db.rollback'),
   seed: SEED,
   summary: 'Points `current` at the previous release (or `ROLLBACK_TO`), restarts, and waits for health SERVING.',
   config: eventfoldConfig,
@@ -71,7 +72,7 @@ export const rollback: Runbook<EventfoldConfig> = {
 
 export const restore: Runbook<EventfoldConfig> = {
   name: 'eventfold-db.restore',
-  title: 'EventfoldDB: restore the newest backup',
+  title: title('eventfold-db.restore'),
   seed: SEED,
   summary: 'Verifies the manifest chain and every object before touching the host, then stops the server, keeps the current log aside, puts the restored log in place, starts, and proves ReadAll returns the backed-up events in the same order.',
   deviations: DEVIATIONS,
@@ -81,7 +82,7 @@ export const restore: Runbook<EventfoldConfig> = {
 
 export const smoke: Runbook<EventfoldConfig> = {
   name: 'eventfold-db.smoke',
-  title: 'EventfoldDB: smoke checks (the PRD\'s acceptance criteria)',
+  title: title('eventfold-db.smoke'),
   seed: SEED,
   summary: 'Health SERVING, ReadAll within 2 s, metrics reachable, the journal holds the log, and kill -9 brings the server back within 10 s with a restart count above 0.',
   config: eventfoldConfig,

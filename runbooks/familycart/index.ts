@@ -1,3 +1,4 @@
+import { title } from './catalog.ts';
 import type { Runbook } from '../../lib/engine/types.ts';
 import { readAsset, renderAsset } from '../../lib/core/assets.ts';
 import { read, write } from '../../lib/core/cmd.ts';
@@ -21,7 +22,7 @@ const DEVIATIONS = [
 
 export const stateful: Runbook<StatefulConfig> = {
   name: 'familycart.stateful',
-  title: 'FamilyCart stateful host: PostgreSQL and Redis for the app host only, nightly dumps',
+  title: title('familycart.stateful'),
   seed: SEED,
   summary: 'Docker engine, the firewall that admits 5432/6379 only from the app host (input and forward paths), PostgreSQL 15 and Redis sized for 1 GB, published on the private address only, and the nightly dump timer. Run base-host first.',
   deviations: DEVIATIONS,
@@ -38,7 +39,7 @@ export const stateful: Runbook<StatefulConfig> = {
 
 export const app: Runbook<AppConfig> = {
   name: 'familycart.app',
-  title: 'FamilyCart app host: Cloudflare-only firewall, nginx, backend and frontend deployed by SHA',
+  title: title('familycart.app'),
   seed: SEED,
   summary: 'Docker engine, cf-allowlist with its daily timer, the firewall that admits 80/443 only from Cloudflare (input and forward paths), nginx trusting client addresses only from Cloudflare, and the backend and frontend at `FAMILYCART_SHA`, gated on health with automatic rollback. Run base-host first; the stateful host\'s private address is `STATEFUL_PRIVATE_IP`.',
   deviations: DEVIATIONS,
@@ -55,7 +56,7 @@ export const app: Runbook<AppConfig> = {
 
 export const rollback: Runbook<AppConfig> = {
   name: 'familycart.rollback',
-  title: 'FamilyCart: go back to the previous (or a named) SHA',
+  title: title('familycart.rollback'),
   seed: SEED,
   summary: 'Points the app host at the SHA recorded before the live one (or `ROLLBACK_TO`), with the same arm64 and health gates as a deploy.',
   config: appConfig,
@@ -64,7 +65,7 @@ export const rollback: Runbook<AppConfig> = {
 
 export const backup: Runbook<StatefulConfig> = {
   name: 'familycart.backup',
-  title: 'FamilyCart: take a dump now (what the nightly timer runs)',
+  title: title('familycart.backup'),
   seed: SEED,
   summary: 'Starts `familycart-backup.service` and waits for it: pg_dump -Fc inside the container, checked, SHA-256 manifest, uploaded with --no-overwrite, old local dumps rotated.',
   config: statefulConfig,
@@ -89,7 +90,7 @@ export const backup: Runbook<StatefulConfig> = {
 
 export const restore: Runbook<StatefulConfig> = {
   name: 'familycart.restore',
-  title: 'FamilyCart: restore the newest dump and prove it equal',
+  title: title('familycart.restore'),
   seed: SEED,
   summary: 'Fetches the newest manifest and its dump from Object Storage, checks size, SHA-256 and that pg_restore can read it before touching anything, restores it in one transaction, and proves every table\'s row count and row checksum equal the ones recorded at backup time. Run familycart.stateful first on a fresh host.',
   config: statefulConfig,

@@ -3,6 +3,7 @@ import { checks } from '../../lib/config/schema.ts';
 import { RunbookError } from '../../lib/core/errors.ts';
 import { type System, addressIn } from '../../lib/engine/system.ts';
 import type { Executor } from '../../lib/exec/types.ts';
+import { system as familycartSystem } from './catalog.ts';
 
 /** A host's one address in the private subnet, as `ip` reports it (no metadata service needed). */
 async function privateAddress(exec: Executor, subnet: string): Promise<string> {
@@ -20,7 +21,7 @@ async function privateAddress(exec: Executor, subnet: string): Promise<string> {
 /** FamilyCart on two hosts: the stateful one first (PostgreSQL, Redis), then the app one. */
 export const system: System = {
   name: 'familycart',
-  title: 'FamilyCart on two hosts: the stateful host, then the app host',
+  title: familycartSystem.title,
   seed: 'familycart-oci-free-tier.md',
   summary: 'base-host and familycart.stateful on the stateful host, then base-host and familycart.app on the app host; each host\'s address in PRIVATE_SUBNET is learned first, so the stateful host admits exactly the app host and the app host finds the database.',
   roles: [

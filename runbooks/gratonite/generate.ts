@@ -1,3 +1,4 @@
+import { title } from './catalog.ts';
 // `gratonite.secrets`: strong values for every secret, written into a new env file (mode 600,
 // never an existing one), never printed. Pass it with the site's own env file:
 //   runbook run gratonite --env site.env --env secrets.env
@@ -33,7 +34,7 @@ export function generatedEnv(): string {
 
 export const secrets: Runbook<SecretsConfig> = {
   name: 'gratonite.secrets',
-  title: 'Gratonite: generate every secret into a new env file (mode 600, never printed)',
+  title: title('gratonite.secrets'),
   summary: 'Writes JWT_SECRET (96 characters), ENCRYPTION_KEY (32 bytes), and the PostgreSQL, MinIO, LiveKit and TURN credentials, each drawn from the system\'s random source and checked by the rule a deploy applies, into GENERATE_INTO, created mode 600 (an existing file is refused, never overwritten). Run it with `--target local`.',
   apiOnly: true,
   config: secretsConfig,

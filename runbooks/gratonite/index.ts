@@ -1,3 +1,4 @@
+import { title } from './catalog.ts';
 import type { RenderedAsset, Runbook } from '../../lib/engine/types.ts';
 import { readAsset } from '../../lib/core/assets.ts';
 import { bringUpSteps } from './bringup.ts';
@@ -36,7 +37,7 @@ const assets = (c: GratoniteConfig): RenderedAsset[] => [
 
 export const bringUp: Runbook<GratoniteConfig> = {
   name: 'gratonite',
-  title: 'Gratonite on one ARM host: volume, Docker, firewall, Caddy, coturn, gated bring-up',
+  title: title('gratonite'),
   seed: SEED,
   summary: 'Takes a base host to a running Gratonite: the block volume at /srv/gratonite (never reformatting one with data), Docker with rotated logs, nftables for 80/443, TURN and LiveKit (input and forward paths) and the matching OCI rules printed, Caddy (HTTPS for app., api., cdn.) and coturn from Debian, the env files (mode 600) after every secret passed its checks, then the seed\'s bring-up order with a gate per step: stateful healthy -> migrations -> API /health ok -> web -> websocket through Caddy -> upload and its public URL; the deploy is recorded (tags and env snapshot) for rollback. Run base-host first.',
   deviations: DEVIATIONS,
@@ -47,7 +48,7 @@ export const bringUp: Runbook<GratoniteConfig> = {
 
 export const smoke: Runbook<GratoniteConfig> = {
   name: 'gratonite.smoke',
-  title: 'Gratonite: the post-deploy smoke checklist, from outside',
+  title: title('gratonite.smoke'),
   seed: SEED,
   summary: 'The seed\'s six checks against the public names, one line each; exit 1 naming each check that failed. Run it with `--target local` from a machine outside the host.',
   deviations: DEVIATIONS,
@@ -58,7 +59,7 @@ export const smoke: Runbook<GratoniteConfig> = {
 
 export const rollback: Runbook<GratoniteConfig> = {
   name: 'gratonite.rollback',
-  title: 'Gratonite: back to the previous (or a named) deploy, then the smoke checklist',
+  title: title('gratonite.rollback'),
   seed: SEED,
   summary: 'Restores the recorded deploy\'s env files (their SHA-256 checked) and image tags, recreates only the API and web, gates both, refuses to cross migrations not marked backward compatible unless ROLLBACK_ACROSS_MIGRATIONS=yes, then runs the smoke checklist again from the machine running the runbook.',
   deviations: DEVIATIONS,

@@ -1,3 +1,4 @@
+import { title } from './catalog.ts';
 import type { Runbook } from '../../lib/engine/types.ts';
 import { triviapayConfig, type TriviapayConfig } from './config.ts';
 import { instanceVars, USER_DATA_TEMPLATE } from './instance.ts';
@@ -29,7 +30,7 @@ const base = { seed: SEED, deviations: DEVIATIONS, config: triviapayConfig, apiO
 export const rollout: Runbook<TriviapayConfig> = {
   ...base,
   name: 'triviapay.rollout',
-  title: 'TriviaPay: rolling update of the instance pool to a new image tag',
+  title: title('triviapay.rollout'),
   summary: 'A new instance configuration with IMAGE_TAG, then a health-gated surge-and-replace that never serves from fewer healthy backends than the floor, drains each old backend before terminating it, returns to the previous configuration by itself when the new one never becomes healthy, and converges when run again after being killed.',
   steps: () => [configurationStep(), replaceStep()],
   cloudInit: { template: USER_DATA_TEMPLATE, vars: instanceVars },
@@ -50,7 +51,7 @@ export const rollout: Runbook<TriviapayConfig> = {
 export const rollback: Runbook<TriviapayConfig> = {
   ...base,
   name: 'triviapay.rollback',
-  title: 'TriviaPay: back to the previous (or a named) instance configuration',
+  title: title('triviapay.rollback'),
   summary: 'Points the pool at the configuration the current one replaced (or ROLLBACK_TO) and replaces the members with the same gated rollout.',
   steps: () => [rollbackSwitchStep(), replaceStep()],
 };
@@ -58,7 +59,7 @@ export const rollback: Runbook<TriviapayConfig> = {
 export const smoke: Runbook<TriviapayConfig> = {
   ...base,
   name: 'triviapay.smoke',
-  title: 'TriviaPay: post-deploy smoke test',
+  title: title('triviapay.smoke'),
   summary: 'HEALTHCHECK_URL with a cache-bypassing request answers 200 and status healthy; HEALTHCHECK_DB_URL answers 200 when set.',
   steps: smokeSteps,
 };
@@ -66,7 +67,7 @@ export const smoke: Runbook<TriviapayConfig> = {
 export const secrets: Runbook<TriviapayConfig> = {
   ...base,
   name: 'triviapay.secrets',
-  title: 'TriviaPay: .env.production and the OCIR credentials into Vault',
+  title: title('triviapay.secrets'),
   summary: 'Each secret gets a new version only when its content differs (compared by SHA-256, never printed); the content travels in a `--from-json file://` file of mode 0600, removed afterwards, never in argv.',
   steps: secretsSteps,
 };
@@ -74,7 +75,7 @@ export const secrets: Runbook<TriviapayConfig> = {
 export const rotateOcirToken: Runbook<TriviapayConfig> = {
   ...base,
   name: 'triviapay.rotate-ocir-token',
-  title: 'TriviaPay: rotate the OCIR auth token',
+  title: title('triviapay.rotate-ocir-token'),
   summary: 'A new auth token straight into Vault (never printed), a gated rollout so every instance logs in with it, then the old token deleted. With two tokens already present (OCI\'s limit) it names the one not in Vault and stops unless DELETE_TOKEN_ID names it.',
   steps: rotateSteps,
 };
@@ -82,7 +83,7 @@ export const rotateOcirToken: Runbook<TriviapayConfig> = {
 export const verify: Runbook<TriviapayConfig> = {
   ...base,
   name: 'triviapay.verify',
-  title: 'TriviaPay: the seed\'s verification commands as checks',
+  title: title('triviapay.verify'),
   summary: 'OCI auth works (os ns get); the state bucket is versioned and holds the state; the LB backends are exactly the pool\'s instances ip:port; the backend port equals the app\'s PORT.',
   steps: verifySteps,
 };
