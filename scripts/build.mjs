@@ -8,14 +8,14 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 
 const banner = { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" };
-// lib/eventfold/protos.ts reads the .proto files at run time from source; in a bundle their
+// runbooks/eventfold-db/protocol/protos.ts reads the .proto files at run time from source; in a bundle their
 // texts are inlined so each bundle is a single file.
 const inlineProtos = {
   name: 'inline-protos',
   setup(b) {
-    b.onLoad({ filter: /lib\/eventfold\/protos\.ts$/ }, () => ({
+    b.onLoad({ filter: /runbooks\/eventfold-db\/protocol\/protos\.ts$/ }, () => ({
       loader: 'js',
-      contents: ['eventfold', 'health'].map((n) => `export const ${n}Proto = () => ${JSON.stringify(readFileSync(`lib/eventfold/proto/${n}.proto`, 'utf8'))};`).join('\n'),
+      contents: ['eventfold', 'health'].map((n) => `export const ${n}Proto = () => ${JSON.stringify(readFileSync(`runbooks/eventfold-db/protocol/proto/${n}.proto`, 'utf8'))};`).join('\n'),
     }));
   },
 };

@@ -7,7 +7,7 @@ import { execa } from 'execa';
 import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EventfoldClient } from '../lib/eventfold/client.ts';
+import { EventfoldClient } from '../runbooks/eventfold-db/protocol/client.ts';
 import { bootVm, testKey, type Vm } from '../lib/vm/vm.ts';
 import { ROOT, envFile } from '../test/integration/runbook-cli.ts';
 import { ociStandinVendorData } from '../test/standins/oci/vendor-data.ts';

@@ -6,7 +6,7 @@ import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readd
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { type EventRecord, encodeBatch, encodeFileHeader } from '../../lib/eventfold/logformat.ts';
+import { type EventRecord, encodeBatch, encodeFileHeader } from '../../runbooks/eventfold-db/protocol/logformat.ts';
 import { OciCli } from '../../lib/oci/cli.ts';
 import { runBackup } from '../../runbooks/eventfold-db/tools/backup.ts';
 import { takeLock } from '../../runbooks/eventfold-db/tools/lock.ts';

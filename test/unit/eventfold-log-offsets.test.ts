@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type EventRecord, encodeBatch, encodeFileHeader, scanBuffer, scanLog } from '../../lib/eventfold/logformat.ts';
+import { type EventRecord, encodeBatch, encodeFileHeader, scanBuffer, scanLog } from '../../runbooks/eventfold-db/protocol/logformat.ts';
 
 const ev = (pos: number): EventRecord => ({
   globalPosition: BigInt(pos),

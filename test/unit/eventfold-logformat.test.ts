@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { crc32, crc32Portable, crc32Table } from '../../lib/eventfold/crc32.ts';
-import { type EventRecord, decodeRecords, describeDamage, encodeBatch, encodeFileHeader, isHealthy, parseBatch, readLogRecords, scanBuffer, scanLog } from '../../lib/eventfold/logformat.ts';
+import { crc32, crc32Portable, crc32Table } from '../../runbooks/eventfold-db/protocol/crc32.ts';
+import { type EventRecord, decodeRecords, describeDamage, encodeBatch, encodeFileHeader, isHealthy, parseBatch, readLogRecords, scanBuffer, scanLog } from '../../runbooks/eventfold-db/protocol/logformat.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'eflog-'));
 const stream = randomUUID();

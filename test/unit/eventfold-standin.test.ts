@@ -8,8 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { freePort } from '../../lib/vm/free-port.ts';
 import { spawnedProcesses } from './spawned.ts';
 import { waitFor } from '../../lib/core/wait.ts';
-import { EventfoldClient } from '../../lib/eventfold/client.ts';
-import { encodeBatch, encodeFileHeader, scanLog } from '../../lib/eventfold/logformat.ts';
+import { EventfoldClient } from '../../runbooks/eventfold-db/protocol/client.ts';
+import { encodeBatch, encodeFileHeader, scanLog } from '../../runbooks/eventfold-db/protocol/logformat.ts';
 
 const SERVER = new URL('../standins/eventfold-db/server.ts', import.meta.url).pathname;
 const procs = spawnedProcesses();
@@ -153,7 +153,7 @@ describe('EventfoldDB stand-in: API details', () => {
   it('SIGTERM: health Watch turns NOT_SERVING, then the process drains and exits 0', async () => {
     const { p, port, c } = await start(tmpLog());
     await c.append(randomUUID(), { any: {} }, ev(1));
-    const { loadPackages } = await import('../../lib/eventfold/client.ts');
+    const { loadPackages } = await import('../../runbooks/eventfold-db/protocol/client.ts');
     const { health } = loadPackages();
     const grpc = await import('@grpc/grpc-js');
     const h = new health.Health(`127.0.0.1:${port}`, grpc.credentials.createInsecure());

@@ -10,8 +10,8 @@ import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } 
 import { open } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { FILE_HEADER_LEN, type ScanResult, checkHeader, describeDamage, isHealthy } from '../../../lib/eventfold/logformat.ts';
-import { verifiedSpans } from '../../../lib/eventfold/logstream.ts';
+import { FILE_HEADER_LEN, type ScanResult, checkHeader, describeDamage, isHealthy } from '../protocol/logformat.ts';
+import { verifiedSpans } from '../protocol/logstream.ts';
 import type { OciCli } from '../../../lib/oci/cli.ts';
 import { FRAME_HEADER, encodeFrame, qualityFor } from './frames.ts';
 import { takeLock } from './lock.ts';

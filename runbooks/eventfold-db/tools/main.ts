@@ -6,8 +6,8 @@
 import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { readEnvFile } from '../../../lib/config/env-file.ts';
-import { EventfoldClient } from '../../../lib/eventfold/client.ts';
-import { describeDamage, isHealthy, scanLog } from '../../../lib/eventfold/logformat.ts';
+import { EventfoldClient } from '../protocol/client.ts';
+import { describeDamage, isHealthy, scanLog } from '../protocol/logformat.ts';
 import { OciCli, type OciAuth } from '../../../lib/oci/cli.ts';
 import { runBackup } from './backup.ts';
 import { BackupRunning } from './lock.ts';

@@ -3,8 +3,8 @@
 // auth is turned on. Nothing secret goes on a command line: the tools read the file as root.
 import { existsSync, readFileSync } from 'node:fs';
 import { readEnvFile } from '../../../lib/config/env-file.ts';
-import type { ClientOptions } from '../../../lib/eventfold/client.ts';
-import { mintToken } from '../../../lib/eventfold/jwt.ts';
+import type { ClientOptions } from '../protocol/client.ts';
+import { mintToken } from '../protocol/jwt.ts';
 
 /** Lines of the server's env file that only the host tools read (written by ../tls.ts). */
 export const CHECK_TLS_TRUST = 'EVENTFOLD_CHECK_TLS_TRUST';

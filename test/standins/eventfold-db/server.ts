@@ -8,8 +8,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { dirname } from 'node:path';
-import { loadPackages } from '../../../lib/eventfold/client.ts';
-import { type EventRecord, encodeBatch, encodeFileHeader, scanLog } from '../../../lib/eventfold/logformat.ts';
+import { loadPackages } from '../../../runbooks/eventfold-db/protocol/client.ts';
+import { type EventRecord, encodeBatch, encodeFileHeader, scanLog } from '../../../runbooks/eventfold-db/protocol/logformat.ts';
 
 // One function, no top-level await: the bundle is CommonJS so it runs as a lone file anywhere.
 async function main(): Promise<void> {
