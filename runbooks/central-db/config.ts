@@ -30,6 +30,8 @@ export interface CentralDbConfig {
   backupSchedule: string;
   ociAuth: string;
   minPasswordLength: number;
+  /** How long each bring-up gate waits (a container healthy, a query through the pool, Redis with auth). */
+  gateDeadlineMs: number;
   restoreFrom: string;
   app?: AppDb;
 }
@@ -94,6 +96,7 @@ export const centralDbConfig = defineConfig<CentralDbConfig>(
     BACKUP_KEEP_LOCAL: { description: 'backups kept under /srv/backups (older ones are removed after a successful upload)', example: '7', default: '7', check: checks.int(1, 365) },
     BACKUP_SCHEDULE: { description: 'systemd OnCalendar of the backup timer', example: '*-*-* 02:30:00', default: '*-*-* 02:30:00', check: (v) => (/^[\w :*/,.~-]+$/.test(v) ? null : 'must be an OnCalendar expression') },
     OCI_CLI_AUTH: { description: 'how the backup authenticates to OCI', example: 'instance_principal', default: 'instance_principal', check: checks.oneOf('api_key', 'instance_principal', 'security_token', 'resource_principal') },
+    GATE_DEADLINE_SECONDS: { description: 'how long each bring-up gate waits (PostgreSQL healthy, a query through PgBouncer, Redis with auth) before the run stops; PostgreSQL replaying a large WAL after a crash can need more', example: '300', default: '300', check: checks.int(30, 7200) },
     MIN_PASSWORD_LENGTH: { description: 'shortest application password accepted', example: '20', default: '20', check: checks.int(12, 128) },
     RESTORE_FROM: { description: 'backup the restore uses: "newest" or a stamp such as 20261201T023000Z', example: 'newest', default: 'newest', check: (v) => (v === 'newest' || /^\d{8}T\d{6}Z$/.test(v) ? null : 'must be "newest" or a stamp like 20261201T023000Z') },
     APP_DB: { description: 'onboard, rotate-password, rebuild-db: the application database', example: 'trading_db', optional: true, check: ident },
@@ -112,6 +115,7 @@ export const centralDbConfig = defineConfig<CentralDbConfig>(
     bucket: str(v, 'BACKUP_BUCKET'),
     prefix: str(v, 'BACKUP_PREFIX'),
     keepLocal: Number(str(v, 'BACKUP_KEEP_LOCAL')),
+    gateDeadlineMs: Number(str(v, 'GATE_DEADLINE_SECONDS')) * 1000,
     backupSchedule: str(v, 'BACKUP_SCHEDULE'),
     ociAuth: str(v, 'OCI_CLI_AUTH'),
     minPasswordLength: Number(str(v, 'MIN_PASSWORD_LENGTH')),

@@ -81,7 +81,7 @@ function serviceStep(id: string, service: string, title: string, doc: string, ga
     async apply({ exec, config }) {
       await exec.run(compose(['up', '-d', '--no-deps', service]));
       if (exec.dryRun) return;
-      await waitContainer(exec, service);
+      await waitContainer(exec, service, config.gateDeadlineMs);
       await waitGate(exec, config);
     },
   };
@@ -147,7 +147,7 @@ export function platformSteps(): Step<CentralDbConfig>[] {
       'PgBouncer up, and a query runs through the pool',
       'Starts only after PostgreSQL is healthy; its healthcheck is the seed\'s `nc -z` (the image has no `pg_isready`), and the gate is stronger: `SELECT 1` as the admin through `pgbouncer:6432` (SCRAM, transaction pooling), the password on stdin.',
       (exec, c) => poolLogin(exec, c.adminUser, c.adminPassword, 'postgres'),
-      (exec, c) => waitPool(exec, c.adminUser, c.adminPassword, 'postgres'),
+      (exec, c) => waitPool(exec, c.adminUser, c.adminPassword, 'postgres', c.gateDeadlineMs),
     ),
     serviceStep(
       'up.redis',
@@ -161,7 +161,7 @@ export function platformSteps(): Step<CentralDbConfig>[] {
             const why = await redisGate(exec, c);
             return why === null ? { done: true, value: undefined } : { done: false, reason: why };
           },
-          { what: 'Redis answering with auth', deadlineMs: 120_000, initialDelayMs: 1_000, maxDelayMs: 5_000, host: exec.host, hint: 'docker logs --tail 50 redis' },
+          { what: 'Redis answering with auth', deadlineMs: c.gateDeadlineMs, initialDelayMs: 1_000, maxDelayMs: 5_000, host: exec.host, hint: 'docker logs --tail 50 redis' },
         );
       },
     ),

@@ -136,7 +136,7 @@ export function restoreSteps(): Step<CentralDbConfig>[] {
         await exec.run(write(['install', '-m', '0600', '-o', owner.split(':')[0] ?? '0', '-g', owner.split(':')[1] ?? '0', `${f.dir}/redis.rdb`, `${SRV.redis}/dump.rdb`]));
         await exec.run(write(['docker', 'start', CONTAINERS.redis], { timeoutMs: 120_000 }));
         if (exec.dryRun) return;
-        await waitContainer(exec, CONTAINERS.redis);
+        await waitContainer(exec, CONTAINERS.redis, config.gateDeadlineMs);
         const g = await redisGate(exec, config);
         if (g) throw new RunbookError('stepFailed', `Redis after the restore: ${g}`, { host: exec.host, hint: 'docker logs --tail 50 redis' });
         log(`Redis keys: ${(await exec.run(redisCli(config.redisPassword, ['DBSIZE']))).stdout.trim()}`);

@@ -20,6 +20,9 @@ export const platformVars = {
   // The test starts the backup unit itself; the timer must not fire in between.
   BACKUP_SCHEDULE: '*-06-15 03:00:00',
   OCI_CLI_AUTH: 'instance_principal',
+  // PostgreSQL's first initialisation under software emulation, on a shared 2-core machine, has
+  // taken over 5 minutes (the default gate); an A1 host takes seconds.
+  GATE_DEADLINE_SECONDS: '900',
 };
 export const trading = { APP_DB: 'trading_db', APP_ROLE: 'trading_app_user', APP_DIR: '/srv/apps/trading-app' };
 

@@ -32,6 +32,9 @@ describe('central-db config', () => {
     expect(c.adminUser).toBe('platform_admin');
     expect(c.images).toEqual({ POSTGRES_IMAGE: 'pgvector/pgvector:pg17', PGBOUNCER_IMAGE: 'perconalab/percona-pgbouncer:1.24.1', REDIS_IMAGE: 'redis/redis-stack:7.2.0-v7' });
     expect(c.app).toBeUndefined();
+    expect(c.gateDeadlineMs).toBe(300_000);
+    expect(loadConfig(centralDbConfig, [envFileOf(`${good}GATE_DEADLINE_SECONDS=900\n`)]).gateDeadlineMs).toBe(900_000);
+    expect(runbookErrorOf(() => loadConfig(centralDbConfig, [envFileOf(`${good}GATE_DEADLINE_SECONDS=5\n`)])).message).toMatch(/GATE_DEADLINE_SECONDS/);
   });
 
   it('derives the seed\'s key names for an application', () => {
