@@ -23,6 +23,14 @@ export interface RunCommandOptions {
   known?: LoadOptions['known'];
 }
 
+/**
+ * A step's hint names the next runbook to run (`runbook run central-db.rotate-password`) without
+ * knowing where this run went: the operator gets it with this run's `--target`, ready to paste.
+ */
+export function withTarget(hint: string, target: string): string {
+  return hint.replace(/\brunbook run ([\w.-]+)(?![^\n]*--target)/g, `runbook run $1 --target ${target}`);
+}
+
 /** `runbook run`: config, executor, lock, engine, audit; returns the exit code. */
 export async function runCommand(rb: Runbook<any>, o: RunCommandOptions): Promise<number> {
   const config = loadConfig(rb.config, o.envFiles, { learned: o.learned, known: o.known });
@@ -31,6 +39,7 @@ export async function runCommand(rb: Runbook<any>, o: RunCommandOptions): Promis
   // With --json, stdout is for machines; the failure is also said in words on stderr, where
   // cloud-init's output log and a cron mail pick it up.
   const emit = (e: EngineEvent) => {
+    if (e.type === 'run-end' && e.error?.hint) e = { ...e, error: { ...e.error, hint: withTarget(e.error.hint, o.target) } };
     render(e);
     if (o.json && e.type === 'run-end' && e.error) {
       const { kind, message, host, hint } = e.error;
@@ -70,7 +79,8 @@ export async function runCommand(rb: Runbook<any>, o: RunCommandOptions): Promis
     });
     return res.exitCode;
   } catch (err) {
-    const e = asRunbookError(err, exec.host);
+    const caught = asRunbookError(err, exec.host);
+    const e = caught.hint ? new RunbookError(caught.kind, caught.message, { host: caught.host, hint: withTarget(caught.hint, o.target), cause: caught }) : caught;
     process.stderr.write(`${redact(e.describe())}\n`);
     return e.exitCode;
   } finally {
