@@ -23,7 +23,7 @@ if [ "${RUNBOOK_VM_TESTS:-1}" != "0" ] && [ -n "$vm_tests" ]; then
   # guest, so two lanes finish well before one. Each lane runs its files one at a time.
   echo "== ARM64 VM tests (${RUNBOOK_VM_JOBS:-2} lanes)" >&2
   # shellcheck disable=SC2086 # one path per word
-  mapfile -t lanes < <(node scripts/vm-lanes.mjs $vm_tests)
+  mapfile -t lanes < <(node --import tsx scripts/vm-lanes.ts $vm_tests)
   for i in "${!lanes[@]}"; do
     n=$((i + 1))
     echo "   lane $n: ${lanes[$i]}" >&2
@@ -35,9 +35,9 @@ if [ "${RUNBOOK_VM_TESTS:-1}" != "0" ] && [ -n "$vm_tests" ]; then
   for i in "${!lanes[@]}"; do
     [ "$(cat "$out/vm-$((i + 1)).rc" 2>/dev/null)" = 0 ] || status=1
   done
-  for i in "${!lanes[@]}"; do node scripts/test-durations.mjs "$out/vm-$((i + 1)).json" "VM test file durations, lane $((i + 1))" >&2; done
-  node scripts/vm-lanes.mjs --record "$out"/vm-*.json
+  for i in "${!lanes[@]}"; do node --import tsx scripts/test-durations.ts "$out/vm-$((i + 1)).json" "VM test file durations, lane $((i + 1))" >&2; done
+  node --import tsx scripts/vm-lanes.ts --record "$out"/vm-*.json
 fi
 
-node scripts/summarize-tests.mjs "$out" || status=1
+node --import tsx scripts/summarize-tests.ts "$out" || status=1
 exit "$status"
