@@ -19,7 +19,7 @@ runScript(async () => {
   if (!root || !(await checkCloudInit(root).then(() => true, () => false))) {
     const got = await fetchDebianPackage({ pkg: 'cloud-init', suite: 'trixie', who: 'fetch-cloud-init', check: checkCloudInit });
     await swapLink('cloud-init', `${path.basename(got.dir)}/root`);
-    root = got.root;
+    root = got.kept;
   }
   process.stdout.write(`${root}\n`);
 });

@@ -26,7 +26,7 @@ runScript(async () => {
     if (!root || !(await check(root).then(() => true, () => false))) {
       const got = await fetchDebianPackage({ pkg: s.pkg, suite: SUITE, who: 'fetch-test-servers', check });
       await swapLink(s.pkg, `${path.basename(got.dir)}/root`);
-      root = got.root;
+      root = got.kept;
     }
     process.stdout.write(`${root}\n`);
   }

@@ -2,7 +2,7 @@
 # Everything a fresh machine needs before the runbooks or the tests run: npm packages, the
 # Debian packages of scripts/host-packages.txt (tools and libraries only: nothing that starts a
 # service or runs at boot), Docker Compose v2 and cloud-init's schema check unpacked into the
-# cache (scripts/fetch-compose.sh, scripts/fetch-cloud-init.ts), and the bundled CLI. Says what
+# cache (scripts/fetch-compose.ts, scripts/fetch-cloud-init.ts), and the bundled CLI. Says what
 # it installs before it does; asks only at a terminal, never under CI. Idempotent and quiet when
 # nothing is missing.
 set -euo pipefail
@@ -44,9 +44,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-bash scripts/fetch-compose.sh >/dev/null
+node --import tsx scripts/fetch-compose.ts >/dev/null
 node --import tsx scripts/fetch-cloud-init.ts >/dev/null
 node --import tsx scripts/fetch-test-servers.ts >/dev/null
 
-node scripts/build.mjs >/dev/null
+node --import tsx scripts/build.ts >/dev/null
 exit 0

@@ -1,21 +1,22 @@
-// Takes a Debian package into the project's cache without installing it: apt downloads it with a
+// Takes Debian packages into the project's cache without installing them: apt downloads them with a
 // sources list, lists, cache and status of its own (the machine's apt sources and state are never
-// touched), from the Debian mirror the machine already uses, and dpkg-deb unpacks it under
-//   ${RUNBOOK_CACHE_DIR:-~/.cache/oci-arm-runbooks}/tools/deb-PKG_VERSION_ARCH/root/
-// Validators that are services elsewhere (cloud-init) or newer than Debian 12's (compose v2) come
-// in this way. RUNBOOK_DEBIAN_MIRROR overrides the mirror.
-import { $, fs, os, path } from 'zx';
+// touched), from the Debian mirror the machine already uses, and dpkg-deb unpacks them under
+//   ${RUNBOOK_CACHE_DIR:-~/.cache/oci-arm-runbooks}/tools/
+// Validators that are services elsewhere (cloud-init, nginx) or newer than Debian 12's (compose
+// v2) come in this way. RUNBOOK_DEBIAN_MIRROR overrides the mirror. Network steps are retried
+// with a growing pause; each is bounded by a timeout.
+import { $, type Duration, expBackoff, fs, os, path, retry } from 'zx';
+import { withProgress } from './progress.ts';
 
 export const toolsDir = () => path.join(process.env.RUNBOOK_CACHE_DIR ?? path.join(os.homedir(), '.cache/oci-arm-runbooks'), 'tools');
 
-const fail = (who: string, msg: string): never => {
+export const fail = (who: string, msg: string): never => {
   throw new Error(`${who}: ${msg}`);
 };
 
 /** The URI of the first enabled deb source that serves this machine's own release, from .list and deb822 .sources files. */
 export async function machineMirror(): Promise<string | undefined> {
-  const osRelease = await fs.readFile('/etc/os-release', 'utf8').catch(() => '');
-  const codename = /^VERSION_CODENAME="?([^"\n]+)"?/m.exec(osRelease)?.[1];
+  const codename = await machineCodename();
   if (!codename) return undefined;
   const files = ['/etc/apt/sources.list', ...(await fs.readdir('/etc/apt/sources.list.d').catch(() => [] as string[])).map((f: string) => `/etc/apt/sources.list.d/${f}`)];
   for (const f of files) {
@@ -38,11 +39,28 @@ export async function machineMirror(): Promise<string | undefined> {
   return undefined;
 }
 
-/** Downloads PKG from SUITE and unpacks it; returns the unpacked root and the version. Reuses an earlier unpack of the same version. */
-export async function fetchDebianPackage(o: { pkg: string; suite: string; who: string; check: (root: string) => Promise<void> }): Promise<{ root: string; version: string; dir: string }> {
+/** This machine's release name (bookworm on Debian 12), from /etc/os-release. */
+export async function machineCodename(): Promise<string | undefined> {
+  const osRelease = await fs.readFile('/etc/os-release', 'utf8').catch(() => '');
+  return /^VERSION_CODENAME="?([^"\n]+)"?/m.exec(osRelease)?.[1];
+}
+
+/** One suite of the mirror, seen through apt state of its own (its lists already updated). */
+export interface DebianSuite {
+  arch: string;
+  /** The candidate version of PKG; fails when the suite has none. */
+  version(pkg: string): Promise<string>;
+  /** Downloads the packages (`pkg` or `pkg=version`); returns the .deb files. */
+  download(pkgs: string[]): Promise<string[]>;
+  /** A scratch folder under tools/, removed at the end. */
+  work: string;
+}
+
+/** Runs BODY against SUITE of the machine's mirror, for ARCH (default: this machine's). */
+export async function withDebianSuite<T>(o: { suite: string; who: string; arch?: string }, body: (s: DebianSuite) => Promise<T>): Promise<T> {
   const $$ = $({ quiet: true, nothrow: true });
   for (const t of ['apt-get', 'apt-cache', 'dpkg', 'dpkg-deb']) if (!(await $$`command -v ${t}`).ok) fail(o.who, `${t} not found; this needs a Debian machine`);
-  const arch = (await $`dpkg --print-architecture`.quiet()).stdout.trim();
+  const arch = o.arch ?? (await $`dpkg --print-architecture`.quiet()).stdout.trim();
   const mirror = process.env.RUNBOOK_DEBIAN_MIRROR?.replace(/\/$/, '') ?? (await machineMirror());
   if (!mirror) fail(o.who, 'no Debian mirror found in /etc/apt/sources.list or /etc/apt/sources.list.d/; set RUNBOOK_DEBIAN_MIRROR to one (its URI, e.g. http://MIRROR/debian)');
   const keyring = '/usr/share/keyrings/debian-archive-keyring.gpg';
@@ -59,34 +77,82 @@ export async function fetchDebianPackage(o: { pkg: string; suite: string; who: s
       '-o', `Dir::Etc::sourcelist=${work}/sources.list`, '-o', 'Dir::Etc::sourceparts=-',
       '-o', `Dir::Etc::preferences=${work}/preferences`, '-o', `Dir::Etc::preferencesparts=${work}/preferences.d`,
       '-o', `Dir::State::Lists=${work}/lists`, '-o', `Dir::Cache=${work}/cache`, '-o', `Dir::State::status=${work}/status`,
-      '-o', 'APT::Sandbox::User=root', '-o', 'Acquire::Languages=none',
+      '-o', 'APT::Sandbox::User=root', '-o', 'Acquire::Languages=none', '-o', `APT::Architecture=${arch}`, '-o', `APT::Architectures=${arch}`,
       '-o', 'Acquire::Retries=2', '-o', 'Acquire::http::Timeout=30', '-o', 'Acquire::https::Timeout=30',
     ];
-    const up = await $$({ timeout: '180s' })`apt-get -qq --error-on=any ${apt} update`;
-    if (!up.ok) fail(o.who, `apt-get update of ${mirror} ${o.suite} failed or timed out: ${up.stderr.trim().split('\n').slice(-3).join(' ')}`);
-    const show = await $$({ timeout: '60s' })`apt-cache ${apt} show --no-all-versions ${o.pkg}`;
-    const version = /^Version: (\S+)/m.exec(show.stdout)?.[1] ?? fail(o.who, `${o.pkg} is not in ${mirror} ${o.suite} for ${arch}`);
-    const dir = path.join(tools, `deb-${o.pkg}_${version.replaceAll(":", "%3a")}_${arch}`);
-    const root = path.join(dir, 'root');
-    const ok = fs.existsSync(root) && (await o.check(root).then(() => true, () => false));
-    if (!ok) {
-      process.stderr.write(`${o.who}: downloading ${o.pkg} ${version} (${o.suite}, ${arch}) into ${dir}\n`);
-      const dl = await $$({ timeout: '300s', cwd: path.join(work, 'deb') })`apt-get -qq ${apt} download ${`${o.pkg}=${version}`}`;
-      if (!dl.ok) fail(o.who, `apt-get download ${o.pkg}=${version} from ${mirror} failed or timed out: ${dl.stderr.trim().split('\n').slice(-3).join(' ')}`);
-      const deb = (await fs.readdir(path.join(work, 'deb'))).find((f: string) => f.endsWith('.deb')) ?? fail(o.who, `apt-get download ${o.pkg}=${version} left no .deb`);
-      await fs.mkdirp(path.join(work, 'unpacked'));
-      await $`dpkg-deb -x ${path.join(work, 'deb', deb)} ${path.join(work, 'unpacked/root')}`.quiet();
-      await o.check(path.join(work, 'unpacked/root'));
-      await fs.rm(dir, { recursive: true, force: true });
-      // A concurrent run may have put the same version in place first; either copy will do.
-      await fs.rename(path.join(work, 'unpacked'), dir).catch(async (e: unknown) => {
-        if (!fs.existsSync(root)) throw e;
-      });
-    }
-    return { root, version, dir };
+    const tail = (s: string) => s.trim().split('\n').slice(-3).join(' ');
+    /** A network step: up to 3 tries, 2 s then 4 s apart, each bounded by its timeout. */
+    const fetching = (what: string, timeout: Duration, cwd: string, args: string[]) =>
+      withProgress(`${o.who}: ${what}`, () =>
+        retry(3, expBackoff('10s', '2s'), async () => {
+          const r = await $$({ timeout, cwd })`apt-get -qq ${args}`;
+          if (!r.ok) fail(o.who, `${what} failed or timed out: ${tail(r.stderr)}`);
+        }),
+      );
+    await fetching(`apt-get update of ${mirror} ${o.suite}`, '180s', work, ['--error-on=any', ...apt, 'update']);
+    return await body({
+      arch,
+      work,
+      async version(pkg) {
+        const show = await $$({ timeout: '60s' })`apt-cache ${apt} show --no-all-versions ${pkg}`;
+        return /^Version: (\S+)/m.exec(show.stdout)?.[1] ?? fail(o.who, `${pkg} is not in ${mirror} ${o.suite} for ${arch}`);
+      },
+      async download(pkgs) {
+        const into = await fs.mkdtemp(path.join(work, 'deb/'));
+        await fetching(`apt-get download ${pkgs.join(' ')} from ${mirror}`, '300s', into, [...apt, 'download', ...pkgs]);
+        const debs = (await fs.readdir(into)).filter((f: string) => f.endsWith('.deb')).map((f: string) => path.join(into, f));
+        if (debs.length < pkgs.length) fail(o.who, `apt-get download ${pkgs.join(' ')} left ${debs.length} .deb files`);
+        return debs;
+      },
+    });
   } finally {
     await fs.rm(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * Downloads PKG from SUITE and keeps it under tools/: whole, unpacked as DIR/root (DIR is
+ * deb-PKG_VERSION_ARCH), or, with `file`, only that file of the package as DIR/BASENAME (DIR then
+ * named by `dirName`). `check` gets what is kept and throws when it is unusable. Reuses what an
+ * earlier run kept for the same version.
+ */
+export async function fetchDebianPackage(o: {
+  pkg: string;
+  suite: string;
+  who: string;
+  arch?: string;
+  file?: string;
+  dirName?: (version: string, arch: string) => string;
+  check: (kept: string) => Promise<void>;
+}): Promise<{ kept: string; version: string; dir: string }> {
+  return withDebianSuite(o, async (s) => {
+    const version = await s.version(o.pkg);
+    const tools = toolsDir();
+    const dir = path.join(tools, o.dirName?.(version, s.arch) ?? `deb-${o.pkg}_${version.replaceAll(':', '%3a')}_${s.arch}`);
+    const leaf = o.file ? path.basename(o.file) : 'root';
+    const kept = path.join(dir, leaf);
+    const ok = fs.existsSync(kept) && (await o.check(kept).then(() => true, () => false));
+    if (!ok) {
+      process.stderr.write(`${o.who}: downloading ${o.pkg} ${version} (${o.suite}, ${s.arch}) into ${dir}\n`);
+      const [deb] = await s.download([`${o.pkg}=${version}`]);
+      const unpacked = path.join(s.work, 'unpacked');
+      await fs.mkdirp(unpacked);
+      await $`dpkg-deb -x ${deb} ${path.join(unpacked, 'root')}`.quiet();
+      if (o.file) {
+        const from = path.join(unpacked, 'root', o.file);
+        if (!fs.existsSync(from)) fail(o.who, `${path.basename(deb as string)} has no ${o.file}`);
+        await fs.rename(from, path.join(unpacked, leaf));
+        await fs.rm(path.join(unpacked, 'root'), { recursive: true, force: true });
+      }
+      await o.check(path.join(unpacked, leaf));
+      await fs.rm(dir, { recursive: true, force: true });
+      // A concurrent run may have put the same version in place first; either copy will do.
+      await fs.rename(unpacked, dir).catch(async (e: unknown) => {
+        if (!fs.existsSync(kept)) throw e;
+      });
+    }
+    return { kept, version, dir };
+  });
 }
 
 /** Points tools/NAME at TARGET in one rename, so a concurrent reader sees the old target or the new one. */

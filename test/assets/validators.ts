@@ -71,15 +71,15 @@ export async function systemdExposure(name: string, content: string): Promise<{ 
   return { score: m ? Number(m[1]) : Number.NaN, output: String(r.stdout).split('\n').slice(-3).join('\n') };
 }
 
-const fetchCompose = fileURLToPath(new URL('../../scripts/fetch-compose.sh', import.meta.url));
+const fetchCompose = fileURLToPath(new URL('../../scripts/fetch-compose.ts', import.meta.url));
 let composeBin: Promise<string> | undefined;
 
 /**
- * The Compose v2 binary scripts/fetch-compose.sh keeps in the cache (Debian 12's 1.29 rejects the
+ * The Compose v2 binary scripts/fetch-compose.ts keeps in the cache (Debian 12's 1.29 rejects the
  * spec's top-level `name:`). Asked once per process: instant once cached, a download otherwise.
  */
 export function composeBinary(): Promise<string> {
-  composeBin ??= execa('bash', [fetchCompose], { timeout: 600_000 }).then((r) => {
+  composeBin ??= execa('node', ['--import', 'tsx', fetchCompose], { timeout: 600_000 }).then((r) => {
     const bin = r.stdout.trim().split('\n').at(-1) ?? '';
     if (!bin.startsWith('/')) throw new Error(`${fetchCompose} printed no binary path: ${r.stdout}`);
     return bin;

@@ -16,9 +16,9 @@ import { loadImages, startDocker, sudo } from './vm-docker.ts';
 const ROOT = join(import.meta.dirname, '../..');
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
-/** Debian 13's Compose v2 for arm64 (fetched into the cache by scripts/fetch-compose.sh). */
+/** Debian 13's Compose v2 for arm64 (fetched into the cache by scripts/fetch-compose.ts). */
 export function composeArm64(): string {
-  const out = execFileSync('bash', [join(ROOT, 'scripts/fetch-compose.sh')], { env: { ...process.env, COMPOSE_ARCH: 'arm64' } });
+  const out = execFileSync('node', ['--import', 'tsx', join(ROOT, 'scripts/fetch-compose.ts')], { env: { ...process.env, COMPOSE_ARCH: 'arm64' } });
   return out.toString().trim().split('\n').at(-1) as string;
 }
 

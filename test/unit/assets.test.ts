@@ -7,7 +7,7 @@ import * as v from '../assets/validators.ts';
 
 const fixture = (f: string) => readFileSync(new URL(`../fixtures/${f}`, import.meta.url), 'utf8');
 const broken = (f: string) => fixture(`broken/${f}`);
-// The first compose check may download Compose v2 (scripts/fetch-compose.sh bounds each step).
+// The first compose check may download Compose v2 (scripts/fetch-compose.ts bounds each step).
 const composeTimeout = 600_000;
 
 /** Every asset every runbook installs, rendered with the example values of its config. */

@@ -12,7 +12,7 @@ import { netns } from '../netns.ts';
 import { spawnedProcesses } from './spawned.ts';
 
 const SOURCE = new URL('../../runbooks/familycart/tools/cf-allowlist.ts', import.meta.url).pathname;
-// Bundled as scripts/build.mjs ships it (node18 target): tsx costs seconds a call on a busy machine.
+// Bundled as scripts/build.ts ships it (node18 target): tsx costs seconds a call on a busy machine.
 const TOOL = join(mkdtempSync(join(tmpdir(), 'cfal-tool-')), 'cf-allowlist.mjs');
 const SHIPPED = new URL('../../runbooks/familycart/files/cloudflare-ips.json', import.meta.url).pathname;
 const recorded = readFileSync(SHIPPED, 'utf8');

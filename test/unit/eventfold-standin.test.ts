@@ -238,10 +238,10 @@ describe('EventfoldDB stand-in: API details', () => {
 });
 
 describe('EventfoldDB stand-in: the release-shaped bundle', () => {
-  it('scripts/build.mjs makes one executable file that runs alone, with no proto files beside it', async () => {
+  it('scripts/build.ts makes one executable file that runs alone, with no proto files beside it', async () => {
     const root = new URL('../../', import.meta.url).pathname;
     const out = mkdtempSync(join(tmpdir(), 'ef-release-'));
-    await execa('node', [join(root, 'scripts/build.mjs')], { cwd: root });
+    await execa('node', ['--import', 'tsx', join(root, 'scripts/build.ts')], { cwd: root });
     // Copied somewhere with no package.json and no protos, as a release binary would be.
     const bin = join(out, 'eventfold-db');
     copyFileSync(join(root, 'dist/standins/eventfold-db'), bin);

@@ -112,10 +112,10 @@ async function started(p: ResultPromise): Promise<void> {
   });
 }
 
-/** Debian's nginx (unpacked by scripts/fetch-nginx.sh) with Debian's nginx.conf moved into a scratch folder, the site and the real-IP list in its conf.d. */
+/** Debian's nginx (unpacked by scripts/fetch-nginx.ts) with Debian's nginx.conf moved into a scratch folder, the site and the real-IP list in its conf.d. */
 async function scratchNginx(): Promise<{ nginx: string; dir: string; args: string[] }> {
-  const fetch = fileURLToPath(new URL('../../scripts/fetch-nginx.sh', import.meta.url));
-  const nginx = (await execa('bash', [fetch], { timeout: 600_000 })).stdout.trim().split('\n').at(-1) as string;
+  const fetch = fileURLToPath(new URL('../../scripts/fetch-nginx.ts', import.meta.url));
+  const nginx = (await execa('node', ['--import', 'tsx', fetch], { timeout: 600_000 })).stdout.trim().split('\n').at(-1) as string;
   const root = join(nginx, '../../..');
   const dir = mkdtempSync(join(tmpdir(), 'nginx-'));
   cpSync(join(root, 'etc/nginx'), join(dir, 'etc'), { recursive: true });

@@ -1,7 +1,7 @@
-// The .proto texts. From source they are read beside this module (./proto/); a bundle built by
-// scripts/build.mjs replaces this module with the texts inlined, and a bundle built by
-// scripts/build-standins.mjs finds them in proto/ next to itself (import.meta.url is then the
-// bundle's own URL) or, failing that, in proto/ next to the script that was run.
+// The .proto texts. From source they are read beside this module (./proto/); the bundles
+// scripts/build.ts makes replace this module with the texts inlined. Any other bundle finds them
+// in proto/ next to itself (import.meta.url is then the bundle's own URL) or, failing that, in
+// proto/ next to the script that was run.
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
