@@ -1,6 +1,7 @@
 // What setup installs on the operator's machine: tools and libraries, never a service that starts
 // on install or at boot; the validators that are services elsewhere come from the cache.
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const wanted = readFileSync(new URL('../../scripts/host-packages.txt', import.meta.url), 'utf8')
@@ -22,5 +23,21 @@ describe('setup leaves the operator machine alone', () => {
     expect(say).toBeGreaterThan(0);
     expect(install).toBeGreaterThan(say);
     expect(setup).toMatch(/\[ -t 0 \] && \[ -t 2 \] && \[ -z "\$\{CI:-\}" \]/);
+  });
+});
+
+describe("the project's own scripts", () => {
+  const root = new URL('../../', import.meta.url).pathname;
+  const files = readdirSync(join(root, 'scripts'), { recursive: true, encoding: 'utf8' }).map((f) => `scripts/${f}`);
+
+  it('are zx TypeScript, except the shell that runs before the npm packages exist (docs/architecture.md)', () => {
+    expect(files.filter((f) => /\.(sh|mjs|js|cjs)$/.test(f)).sort()).toEqual(['scripts/setup.sh', 'scripts/test.sh']);
+  });
+
+  it('named by package.json and scripts/test.sh exist', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    const named = [...Object.values(pkg.scripts).join(' ').matchAll(/scripts\/[\w./-]+/g), ...readFileSync(join(root, 'scripts/test.sh'), 'utf8').matchAll(/scripts\/[\w./-]+\.(?:ts|sh)/g)].map((m) => m[0]);
+    expect(named).toContain('scripts/bench.ts');
+    for (const f of named) expect(files, f).toContain(f);
   });
 });
