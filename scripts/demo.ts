@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { EventfoldClient } from '../runbooks/eventfold-db/protocol/client.ts';
 import { bootVm, testKey, type Vm } from '../lib/vm/vm.ts';
 import { ROOT, envFile } from '../test/integration/runbook-cli.ts';
-import { ociStandinVendorData } from '../test/standins/oci/vendor-data.ts';
+import { ociStandinVendorData } from '../lib/vm/oci-standin-vendor-data.ts';
 
 const BUCKET = 'eventfold-backups';
 const phases: [string, number][] = [];

@@ -24,7 +24,7 @@ export function vmTargetName(target: string): string | undefined {
 
 /** Boots the named VM, or reuses it while it runs; resolves when cloud-init is done. */
 export async function throwawayVm(name: string, log: (s: string) => void): Promise<Vm> {
-  const { ociStandinVendorData } = await import('../../test/standins/oci/vendor-data.ts');
+  const { ociStandinVendorData } = await import('./oci-standin-vendor-data.ts');
   const t0 = Date.now();
   log(`vm ${name}: booting (or reusing) a local ARM64 VM from the cached image; the first time, the image is built (progress below)`);
   const vm = await bootVm({

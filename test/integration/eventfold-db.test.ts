@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../lib/core/wait.ts';
 import { EventfoldClient, type Recorded } from '../../runbooks/eventfold-db/protocol/client.ts';
 import { mintToken } from '../../runbooks/eventfold-db/protocol/jwt.ts';
-import { ociStandinVendorData } from '../standins/oci/vendor-data.ts';
+import { ociStandinVendorData } from '../../lib/vm/oci-standin-vendor-data.ts';
 import { selfSigned } from '../unit/tls-certs.ts';
 import { bootVm, testKey, type Vm } from '../../lib/vm/vm.ts';
 import { ROOT, envFile, explain, runOn, runbook } from './runbook-cli.ts';

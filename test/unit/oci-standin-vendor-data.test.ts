@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { ociStandinVendorData } from '../standins/oci/vendor-data.ts';
+import { ociStandinVendorData } from '../../lib/vm/oci-standin-vendor-data.ts';
 
 const ROOT = resolve(new URL('.', import.meta.url).pathname, '../..');
 

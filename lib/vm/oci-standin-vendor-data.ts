@@ -1,8 +1,8 @@
-// Vendor-data standing for an image that ships the OCI CLI: the stand-in, its wrapper, and root's
-// stand-in store, prepared on this machine by `prepare` (buckets, objects). User-data's own
-// write_files and runcmd replace the vendor's, so the files arrive as one archive unpacked by a
-// vendor bootcmd (which runs before user-data's runcmd, and is a shell script line, so its size
-// is no argv). Used by the EventfoldDB VM test, the demo and the CLI's throwaway VMs; never by a
+// Vendor-data standing for an image that ships the OCI CLI: the stand-in (dist/standins/oci.mjs,
+// built from test/standins/oci/), its wrapper, and root's stand-in store, prepared on this
+// machine by `prepare` (buckets, objects). User-data's own write_files and runcmd replace the
+// vendor's, so the files arrive as one archive unpacked by a vendor bootcmd (which runs before
+// user-data's runcmd, and is a shell script line, so its size is no argv). Used by the EventfoldDB VM test, the demo and the CLI's throwaway VMs; never by a
 // runbook on a real host.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
