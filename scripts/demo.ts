@@ -2,10 +2,13 @@
 // release stand-in) is brought up on a fresh VM booted from the cached image, smoke-checked,
 // given events, backed up to the OCI stand-in's bucket, its log lost and restored with the
 // restore's proof (ReadAll identical), each phase timed. Ends with the command that tries any
-// other runbook on a throwaway VM. The VM is stopped at the end (or on Ctrl-C).
+// other runbook on a throwaway VM. The VM is stopped at the end (or on Ctrl-C). When a phase
+// fails, the times so far are printed, and the VM's console, journal and cloud-init logs are
+// saved to a file (named at the end) before the VM is stopped.
 import { execa } from 'execa';
 import { createHash, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventfoldClient } from '../runbooks/eventfold-db/protocol/client.ts';
 import { bootVm, testKey, type Vm } from '../lib/vm/vm.ts';
@@ -17,8 +20,10 @@ const phases: [string, number][] = [];
 const cli = (args: string[]) => execa('node', [join(ROOT, 'dist/cli/runbook.mjs'), ...args], { stdio: 'inherit', reject: false });
 const s = (ms: number) => `${(ms / 1000).toFixed(0)} s`;
 
+let current = '';
 async function phase(title: string, what: () => Promise<void>): Promise<void> {
   process.stdout.write(`\n== ${title}\n`);
+  current = title;
   const t0 = Date.now();
   await what();
   phases.push([title, Date.now() - t0]);
@@ -87,6 +92,13 @@ try {
     }
   });
   code = 0;
+} catch (e) {
+  process.stderr.write(`\ndemo: failed in "${current}": ${e instanceof Error ? e.message : String(e)}\n`);
+  if (vm) {
+    const file = join(mkdtempSync(join(tmpdir(), 'runbook-demo-')), 'vm-diagnostics.txt');
+    writeFileSync(file, await vm.diagnostics().catch((d: unknown) => `diagnostics failed: ${String(d)}`));
+    process.stderr.write(`demo: the VM's console, journal and cloud-init logs are in ${file}\n`);
+  }
 } finally {
   if (vm) await vm.stop();
 }

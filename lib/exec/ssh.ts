@@ -127,7 +127,9 @@ export class SshExecutor implements Executor {
   }
 
   #check255(r: CmdResult, what: string): void {
-    if (r.exitCode === 255) throw this.#unreachable(redact(r.stderr.trim().split('\n').slice(-2).join(' ')) || `${what} failed`);
+    // ssh exits 255 on its own failures; with LogLevel ERROR a dropped connection or a keep-alive
+    // timeout (ServerAliveInterval 10 x 3) says nothing, so say what it can be.
+    if (r.exitCode === 255) throw this.#unreachable(redact(r.stderr.trim().split('\n').slice(-2).join(' ')) || `${what}: ssh exited 255 with no message (the connection dropped, or the host did not answer keep-alives for 30 s)`);
   }
 
   async probe(cmd: Cmd): Promise<CmdResult> {
