@@ -37,11 +37,21 @@ export function serverEnv(c: EventfoldConfig): string {
 /** Health on the host itself (loopback is always allowed), through the installed tools. */
 export const healthCmd = () => read(['node', TOOLS, 'health', '--addr', '127.0.0.1:2113', '--deadline', '2000'], { okCodes: [0, 1], timeoutMs: 30_000 });
 
-export async function waitHealthy(exec: Executor, deadlineMs = 45_000): Promise<void> {
+/**
+ * Waits, bounded, for gRPC health SERVING. A health check that times out or loses its SSH
+ * connection is one failed try, not the end: on a busy or slow host the server's start and the
+ * check's own Node start-up can take longer than one try's 30 s.
+ */
+export async function waitHealthy(exec: Executor, deadlineMs = 90_000): Promise<void> {
   await waitFor(
     async () => {
-      const r = await exec.run(healthCmd());
-      return r.exitCode === 0 ? { done: true, value: undefined } : { done: false, reason: r.stderr.trim() || 'not SERVING' };
+      try {
+        const r = await exec.run(healthCmd());
+        return r.exitCode === 0 ? { done: true, value: undefined } : { done: false, reason: r.stderr.trim() || 'not SERVING' };
+      } catch (e) {
+        if (e instanceof RunbookError && e.retryable) return { done: false, reason: e.message };
+        throw e;
+      }
     },
     { what: 'EventfoldDB health on 127.0.0.1:2113', deadlineMs, initialDelayMs: 1_000, maxDelayMs: 3_000, host: exec.host, hint: 'journalctl -u eventfold-db -n 50' },
   );
