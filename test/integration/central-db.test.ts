@@ -16,7 +16,12 @@ import { type Link, createLink } from '../vm/link.ts';
 import type { Snapshot } from '../vm/snapshot.ts';
 import { type Vm, stopAllVms } from '../../lib/vm/vm.ts';
 import { BUCKET, FIX, NEAREST, STORE, envValue, platformSnapshot, platformVars, restoreDbHost, sql, sudo, trading, viaPool } from './central-db-host.ts';
-import { envFile, explain, runOn } from './runbook-cli.ts';
+import { envFile, explain, runOn, runbook } from './runbook-cli.ts';
+
+// A first bring-up pulls nothing but initialises PostgreSQL and starts three containers under
+// software emulation: minutes on a quiet machine, over 15 on a loaded one.
+const LONG = 35 * 60_000;
+const bringUp = (vm: Vm, env: string) => runbook(['run', 'central-db', '--target', vm.target(), '--ssh-config', vm.sshConfigPath, '--env', env, '--json'], { timeoutMs: LONG });
 
 // Opt-in (RUNBOOK_CENTRAL_DB_VM_TEST=1) until it passes here. Its one complete run (load average
 // about 10) passed pgvector and the closed ports, and failed the first bring-up's PgBouncer gate
@@ -44,7 +49,7 @@ describe.skipIf(!runIt)('central database platform on ARM64 VMs', () => {
   });
 
   it('brings the platform up in order: PostgreSQL healthy, then a query through PgBouncer, then Redis with auth; a re-run changes nothing', async () => {
-    const r = await runOn(db1, 'central-db', env1);
+    const r = await bringUp(db1, env1);
     expect(r.exitCode, explain(r)).toBe(0);
     const changed = r.of('step-changed').map((e) => e.id);
     expect(changed.indexOf('up.postgres')).toBeLessThan(changed.indexOf('up.pgbouncer'));
@@ -59,7 +64,7 @@ describe.skipIf(!runIt)('central database platform on ARM64 VMs', () => {
     const again = await runOn(db1, 'central-db', env1);
     expect(again.exitCode, explain(again)).toBe(0);
     expect(again.of('step-changed')).toEqual([]);
-  }, 30 * 60_000);
+  }, 45 * 60_000);
 
   it('pgvector works: CREATE EXTENSION vector and a nearest-neighbour query', async () => {
     const out = await sql(db1, 'postgres', "CREATE EXTENSION IF NOT EXISTS vector;\nSELECT id FROM (VALUES (1, '[1,1,1]'::vector), (2, '[0,0,1]'::vector), (3, '[5,5,5]'::vector)) v(id, e) ORDER BY e <-> '[0,0,0.9]' LIMIT 1;\n");
@@ -136,7 +141,7 @@ describe.skipIf(!runIt)('central database platform on ARM64 VMs', () => {
     expect(journal.trim()).toBe('');
     const names = (JSON.parse(await sudo(db1, ['oci', 'os', 'object', 'list', '--bucket-name', BUCKET, '--all'])) as { data: { name: string }[] }).data.map((o) => o.name.split('/').pop());
     expect(names.sort()).toEqual(['MANIFEST', 'db-trading_db.dump', 'globals.sql', 'redis.rdb']);
-  }, 30 * 60_000);
+  }, 45 * 60_000);
 
   it('restores on a second VM from nothing: equal rows and checksums, same nearest neighbours, Redis data, app login through PgBouncer', async () => {
     const second = await restoreDbHost(snap, { name: 'db2', link: link.host(12) });
@@ -147,9 +152,9 @@ describe.skipIf(!runIt)('central database platform on ARM64 VMs', () => {
     const put = execFileSync('ssh', [...second.sshArgs(), '-l', second.sshUser, '127.0.0.1', `sudo -n tar -C ${STORE} -xf -`], { input: store });
     expect(put.length).toBe(0);
     const env2 = envFile({ ...platformVars, ...trading, APP_DB_PASSWORD: await envValue(db1, 'TRADING_APP_DB_PASSWORD') });
-    const up = await runOn(second, 'central-db', env2);
+    const up = await bringUp(second, env2);
     expect(up.exitCode, explain(up)).toBe(0);
-    const restored = await runOn(second, 'central-db.restore', env2, ['--yes']);
+    const restored = await runbook(['run', 'central-db.restore', '--target', second.target(), '--ssh-config', second.sshConfigPath, '--env', env2, '--json', '--yes'], { timeoutMs: LONG });
     expect(restored.exitCode, explain(restored)).toBe(0);
     const onboard = await runOn(second, 'central-db.onboard', env2);
     expect(onboard.exitCode, explain(onboard)).toBe(0);
