@@ -79,7 +79,11 @@ function serviceStep(id: string, service: string, title: string, doc: string, ga
       return g === null ? ok(`${service} healthy, gate passed`) : { done: false, reason: `${service} gate: ${g}` };
     },
     async apply({ exec, config }) {
-      await exec.run(compose(['up', '-d', '--no-deps', service]));
+      // Not --no-deps: Compose then drops depends_on before it hashes the service, so the
+      // container's config-hash label never equals `config --hash` and every later check would
+      // call PgBouncer changed. The services it depends on are already up and gated by the steps
+      // before this one, so Compose finds them current and only waits for their health.
+      await exec.run(compose(['up', '-d', service]));
       if (exec.dryRun) return;
       await waitContainer(exec, service, config.gateDeadlineMs);
       await waitGate(exec, config);
