@@ -1,4 +1,5 @@
 import { exampleEnv } from '../config/schema.ts';
+import { RunbookError } from '../core/errors.ts';
 import type { Runbook } from '../engine/types.ts';
 
 /** Renders a runbook as a Markdown document: the runbook is its own documentation. */
@@ -19,7 +20,7 @@ export function renderMarkdown(rb: Runbook<any>): string {
     if (rb.cloudInitDoc) out.push('', rb.cloudInitDoc.trim());
   }
   out.push('', '## Steps', '');
-  const steps = rb.steps(rb.config.build(exampleBuild(rb)));
+  const steps = rb.steps(exampleConfig(rb));
   steps.forEach((s, i) => {
     out.push(`### ${i + 1}. ${s.title} (\`${s.id}\`)`, '');
     if (s.destructive) out.push(`**Destructive:** ${s.destructive}. Needs \`--yes\` or a confirmation at a terminal.`, '');
@@ -28,10 +29,24 @@ export function renderMarkdown(rb: Runbook<any>): string {
   return out.join('\n');
 }
 
-function exampleBuild(rb: Runbook<any>) {
+function exampleBuild(rb: Runbook<any>, optional: boolean) {
   const v: Record<string, string> = {};
-  for (const [k, s] of Object.entries(rb.config.vars)) v[k] = s.example;
+  for (const [k, s] of Object.entries(rb.config.vars)) if (optional || !s.optional) v[k] = s.example;
   return v;
+}
+
+/**
+ * The configuration the steps are described with: every example set; when an optional example
+ * cannot be used here (e.g. it names a file this machine lacks), the optional ones left unset, as
+ * `--env-example` leaves them.
+ */
+function exampleConfig(rb: Runbook<any>) {
+  try {
+    return rb.config.build(exampleBuild(rb, true));
+  } catch (e) {
+    if (!(e instanceof RunbookError) || e.kind !== 'config') throw e;
+    return rb.config.build(exampleBuild(rb, false));
+  }
 }
 
 export { exampleEnv };

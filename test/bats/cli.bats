@@ -78,6 +78,14 @@ setup() {
   assert_output --partial '**Destructive:**'
 }
 
+@test "show renders a runbook whose optional example names a file this machine lacks (TERRAFORM_OUTPUTS_FILE)" {
+  run --separate-stderr runbook show triviapay.rollout
+  assert_success
+  assert_output --partial '`TERRAFORM_OUTPUTS_FILE` (optional)'
+  assert_output --partial '(`triviapay.replace`)'
+  assert_output --partial 'docker inspect'
+}
+
 @test "a malformed .env is a config error naming file, line and variable (exit 3)" {
   env_file="${BATS_TEST_TMPDIR}/bad.env"
   printf 'ADMIN_USER=admin\nOPERATOR_CIDRS=10.0.0.0/8 10.1.0.0/16\n' > "$env_file"
