@@ -44,6 +44,8 @@ export const rollout: Runbook<TriviapayConfig> = {
     '- logs in to the registry with the token on stdin, pulls `OCIR_REPO_URL:TAG`, logs out;',
     '- starts `triviapay.service` (`docker run --rm`, restarts by systemd, port `BACKEND_PORT` on both sides, the log folder mounted), whose start ends only when `/health` answers `{"status":"healthy"}`; `/run/triviapay/ready` then names the image serving.',
     '',
+    'The app takes its settings from its environment, so `docker run --env-file` hands it the env file\'s values and Docker keeps them in the container\'s configuration (root-only files; `docker inspect` shows them to root). Keeping them out of it would take an image that reads a mounted file itself.',
+    '',
     'The boot script says what failed and the next command in `/var/log/cloud-init-output.log`; `sudo /usr/local/sbin/triviapay-boot` runs it again.',
   ].join('\n'),
 };
