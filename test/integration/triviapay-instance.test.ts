@@ -28,6 +28,8 @@ import { ROOT, envFile, runbook } from './runbook-cli.ts';
 const vmTests = process.env.RUNBOOK_VM_TESTS !== '0' && process.env.RUNBOOK_TRIVIAPAY_VM_TEST === '1';
 const TOKEN = new Secret('OCIR token', 'ocir-Token(canary);7d');
 const APP_ENV = 'DATABASE_URL=postgres://triviapay:db-canary-31@central-db:6432/triviapay\nJWT_SECRET=jwt-canary-0b5e\n';
+/** The secret values themselves (the word "canary" alone is in AppArmor's own profiles). */
+const SECRETS = ['db-canary-31', 'jwt-canary-0b5e', TOKEN.reveal()];
 const REPO = 'triviapay/api';
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -128,8 +130,14 @@ describe.skipIf(!vmTests)('TriviaPay instance first boot on an ARM64 VM', () => 
     expect(docker.stdout).not.toMatch(/127\.0\.0\.1:5000/);
     const log = await sh(['cat', '/var/log/cloud-init-output.log']);
     expect(log).toContain(`ready: 127.0.0.1:5000/${REPO}:A serves /health on port 8000`);
-    const found = await vm.ssh(['sudo', '-n', 'grep', '-rlF', '-D', 'skip', '-e', 'canary', '/etc', '/var/log', '/root', '/run', '/usr/local', '--exclude-dir=.oci-standin']);
-    expect(found.stdout.trim().split('\n').filter(Boolean).sort()).toEqual(['/etc/triviapay.env']);
+    // The values go to grep on stdin: in its argv, sudo would log them to the journal.
+    const found = await vm.ssh(['sudo', '-n', 'grep', '-rlF', '-D', 'skip', '-f', '-', '/etc', '/var/log', '/root', '/run', '/usr/local', '/var/lib/cloud', '/var/lib/docker/containers', '--exclude-dir=.oci-standin'], { input: `${SECRETS.join('\n')}\n`, timeoutMs: 120_000 });
+    // Besides the env file, only the running container's own configuration holds them: Docker
+    // keeps --env-file values there (docker inspect shows them to root), root-only.
+    const id = (await sh(['docker', 'inspect', '--format', '{{.Id}}', 'triviapay'])).trim();
+    const runtime = [`/run/containerd/io.containerd.runtime.v2.task/moby/${id}/config.json`, `/var/lib/docker/containers/${id}/config.v2.json`];
+    expect(found.stdout.trim().split('\n').filter(Boolean).sort()).toEqual(['/etc/triviapay.env', ...runtime].sort());
+    for (const f of ['/etc/triviapay.env', ...runtime]) expect((await vm.ssh(['cat', f])).exitCode, `${f} readable by ${vm.sshUser}`).not.toBe(0);
   }, 300_000);
 
   it('logs to APP_LOG_PATH as 10001; after a forced rotation the app writes to the new file', async () => {
@@ -147,11 +155,11 @@ describe.skipIf(!vmTests)('TriviaPay instance first boot on an ARM64 VM', () => 
   it('systemd restarts the container when it dies, and the ready marker follows', async () => {
     await sh(['docker', 'kill', 'triviapay']);
     let state = '';
+    // One SSH call a round (each costs seconds under emulation), bounded.
+    const probe = 'echo "$(systemctl is-active triviapay.service) $(test -s /run/triviapay/ready && echo ready || echo not-ready)"';
     for (let i = 0; i < 120 && state !== 'active ready'; i++) {
       await sleep(2_000);
-      const active = (await vm.ssh(['systemctl', 'is-active', 'triviapay.service'])).stdout.trim();
-      const ready = (await vm.ssh(['sudo', '-n', 'test', '-s', '/run/triviapay/ready'])).exitCode === 0 ? 'ready' : 'not-ready';
-      state = `${active} ${ready}`;
+      state = (await vm.ssh(['sudo', '-n', 'sh', '-c', probe])).stdout.trim();
     }
     expect(state).toBe('active ready');
     expect(await health()).toBe('200 {"status":"healthy"}');
