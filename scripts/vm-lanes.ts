@@ -11,7 +11,7 @@ const store = path.join(process.env.RUNBOOK_CACHE_DIR ?? path.join(os.homedir(),
 const measured: Record<string, number> = {
   'test/integration/eventfold-db.test.ts': 1050,
   'test/integration/central-db.test.ts': 5, // opt-in for now
-  'test/integration/triviapay-instance.test.ts': 5, // opt-in for now
+  'test/integration/triviapay-instance.test.ts': 1211,
   'test/integration/base-host.test.ts': 285,
   'test/vm/containers.test.ts': 900, // with the docker-host snapshot's build
   'test/vm/vm.test.ts': 165,

@@ -20,12 +20,9 @@ import { triviapayImages } from '../standins/triviapay/image.ts';
 import { bootVm, type Vm } from '../../lib/vm/vm.ts';
 import { ROOT, envFile, runbook } from './runbook-cli.ts';
 
-// Opt-in (RUNBOOK_TRIVIAPAY_VM_TEST=1) until it has passed here. Its one full run (24.6 min on a
-// loaded machine) brought triviapay.service up from first boot alone, served /health, rotated the
-// log and restarted the container, and failed only on three assertions that expected a last line
-// break the SSH helper drops (fixed since, not run again). Needs gcc-aarch64-linux-gnu and
-// libc6-dev-arm64-cross (Debian) for the stand-in image, and fetches Debian 12's arm64 apparmor.
-const vmTests = process.env.RUNBOOK_VM_TESTS !== '0' && process.env.RUNBOOK_TRIVIAPAY_VM_TEST === '1';
+// Needs gcc-aarch64-linux-gnu and libc6-dev-arm64-cross (Debian, in scripts/host-packages.txt)
+// for the stand-in image, and fetches Debian 12's arm64 apparmor through this machine's apt.
+const vmTests = process.env.RUNBOOK_VM_TESTS !== '0';
 const TOKEN = new Secret('OCIR token', 'ocir-Token(canary);7d');
 const APP_ENV = 'DATABASE_URL=postgres://triviapay:db-canary-31@central-db:6432/triviapay\nJWT_SECRET=jwt-canary-0b5e\n';
 /** The secret values themselves (the word "canary" alone is in AppArmor's own profiles). */
