@@ -34,15 +34,19 @@ export function serverEnv(c: EventfoldConfig): string {
   });
 }
 
-/** Health on the host itself (loopback is always allowed), through the installed tools. */
-export const healthCmd = () => read(['node', TOOLS, 'health', '--addr', '127.0.0.1:2113', '--deadline', '2000'], { okCodes: [0, 1], timeoutMs: 30_000 });
+/**
+ * Health on the host itself (loopback is always allowed), through the installed tools. The gRPC
+ * answer is bounded at 2 s; the 90 s bound is for Node's start-up, which took more than 30 s on
+ * a busy emulated ARM64 VM.
+ */
+export const healthCmd = () => read(['node', TOOLS, 'health', '--addr', '127.0.0.1:2113', '--deadline', '2000'], { okCodes: [0, 1], timeoutMs: 90_000 });
 
 /**
  * Waits, bounded, for gRPC health SERVING. A health check that times out or loses its SSH
  * connection is one failed try, not the end: on a busy or slow host the server's start and the
- * check's own Node start-up can take longer than one try's 30 s.
+ * check's own Node start-up can take longer than one try.
  */
-export async function waitHealthy(exec: Executor, deadlineMs = 90_000): Promise<void> {
+export async function waitHealthy(exec: Executor, deadlineMs = 120_000): Promise<void> {
   await waitFor(
     async () => {
       try {
