@@ -95,24 +95,14 @@ async function main(argv: string[]): Promise<number> {
   // A runbook that acts only through the OCI API from this machine has no host to pick.
   const target = rb.apiOnly ? (o.target ?? 'local') : needTarget(o.target, `run ${name}`);
   const { runCommand } = await import('./run.ts');
-  return runCommand(rb, {
-    target,
-    envFiles: o.env ?? [],
-    sshConfig: o['ssh-config'],
-    dryRun: Boolean(o['dry-run']),
-    yes: Boolean(o.yes),
-    only: (o.only ?? []).flatMap((s) => s.split(',')).filter(Boolean),
-    from: o.from,
-    json: Boolean(o.json),
-    quiet: Boolean(o.quiet),
-  });
+  return runCommand(rb, { target, ...runOptions(o) });
 }
 
-async function runOrShowSystem(cmd: string, sys: import('../engine/system.ts').System, o: Record<string, string | string[] | boolean | undefined>): Promise<number> {
-  const { describeSystem, exampleSystemEnv, runSystem } = await import('./system-cli.ts');
-  if (cmd === 'show') return print(o['env-example'] ? await exampleSystemEnv(sys) : await describeSystem(sys));
-  return runSystem(sys, {
-    target: needTarget(o.target as string | undefined, `run ${sys.name}`, sys.roles.map((r) => `${r.role}=ssh://user@${r.role}-host`).join(',')),
+type Flags = Record<string, string | string[] | boolean | undefined>;
+
+/** The run options both a runbook's and a system's run take from the command line. */
+function runOptions(o: Flags) {
+  return {
     envFiles: (o.env as string[] | undefined) ?? [],
     sshConfig: o['ssh-config'] as string | undefined,
     dryRun: Boolean(o['dry-run']),
@@ -121,7 +111,14 @@ async function runOrShowSystem(cmd: string, sys: import('../engine/system.ts').S
     from: o.from as string | undefined,
     json: Boolean(o.json),
     quiet: Boolean(o.quiet),
-  });
+  };
+}
+
+async function runOrShowSystem(cmd: string, sys: import('../engine/system.ts').System, o: Flags): Promise<number> {
+  const { describeSystem, exampleSystemEnv, runSystem } = await import('./system-cli.ts');
+  if (cmd === 'show') return print(o['env-example'] ? await exampleSystemEnv(sys) : await describeSystem(sys));
+  const target = needTarget(o.target as string | undefined, `run ${sys.name}`, sys.roles.map((r) => `${r.role}=ssh://user@${r.role}-host`).join(','));
+  return runSystem(sys, { target, ...runOptions(o) });
 }
 
 // No default target: a run without one would converge the machine it was typed on.
