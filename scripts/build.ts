@@ -36,6 +36,11 @@ fs.chmodSync('dist/standins/eventfold-db', 0o755);
 await build({ ...common, entryPoints: ['test/standins/oci/oci.ts'], outfile: 'dist/standins/oci.mjs', banner: executable });
 fs.chmodSync('dist/standins/oci.mjs', 0o755);
 
+// Stand-ins baked into the test container images (test/containers/images.ts): Gratonite's API
+// (with its migration command) and web, and MinIO's server and client. Node 20 in the image.
+const image = { ...common, target: 'node20', external: ['bufferutil', 'utf-8-validate'] };
+await build({ ...image, entryPoints: { 'gratonite-api': 'test/standins/gratonite/api.ts', 'gratonite-migrate': 'test/standins/gratonite/migrate.ts', 'gratonite-web': 'test/standins/gratonite/web.ts', minio: 'test/standins/minio/minio.ts', mc: 'test/standins/minio/mc.ts' }, outdir: 'dist/standins/images', outExtension: { '.js': '.mjs' } });
+
 // The bundle a host installs (first boot fetches it from Object Storage): the bundled CLI, the
 // host tools and the assets, no node_modules. Reproducible: the same sources give the same SHA-256.
 const assets = ['cloud-init', 'systemd', 'nftables', 'compose', ...fs.readdirSync('runbooks').map((r: string) => `runbooks/${r}/files`)].filter((p) => fs.existsSync(p));

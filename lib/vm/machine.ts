@@ -26,7 +26,11 @@ export interface Machine {
 
 /** qemu-system-aarch64 arguments for `m` with the VM's ports, its QMP socket and optionally -incoming. */
 export function qemuArgs(vm: Vm, m: Machine, incoming?: string): string[] {
-  const fwds = [`hostfwd=tcp:127.0.0.1:${vm.sshPort}-:22`, ...Object.entries(vm.hostPorts).map(([g, h]) => `hostfwd=tcp:127.0.0.1:${h}-:${g}`)];
+  const fwds = [
+    `hostfwd=tcp:127.0.0.1:${vm.sshPort}-:22`,
+    ...Object.entries(vm.hostPorts).map(([g, h]) => `hostfwd=tcp:127.0.0.1:${h}-:${g}`),
+    ...vm.udpPorts.map((g) => `hostfwd=udp:127.0.0.1:${vm.hostPorts[g]}-:${g}`),
+  ];
   const append = `root=/dev/vda rw console=ttyAMA0 net.ifnames=0 quiet${m.link ? ` ifname=${LINK_IFNAME}:${m.link.bootMac}` : ''}`;
   const linkNet = m.link?.socket ? `stream,id=l0,server=off,addr.type=unix,addr.path=${m.link.socket}` : 'hubport,id=l0,hubid=77';
   return [
@@ -76,6 +80,7 @@ export async function launch(vm: Vm, hostPub: string, forwards: VmOptions['forwa
   for (let attempt = 1; ; attempt++) {
     vm.sshPort = await freePort();
     for (const f of forwards ?? []) vm.hostPorts[typeof f === 'number' ? f : f.guestPort] = await freePort();
+    vm.udpPorts.splice(0, vm.udpPorts.length, ...(forwards ?? []).flatMap((f) => (typeof f === 'object' && f.udp ? [f.guestPort] : [])));
     writeSshFiles(vm, hostPub);
     const a = args();
     writeFileSync(join(vm.dir, 'qemu.args'), `${a.join('\n')}\n`);

@@ -65,8 +65,8 @@ export interface VmOptions {
   memoryMiB?: number;
   /** Blank disks attached after the root disk (/dev/vdb, /dev/vdc, ...), like OCI block volumes. */
   extraDisks?: { sizeMiB: number }[];
-  /** Guest TCP ports forwarded from 127.0.0.1 (a number or { guestPort }); see Vm.hostPorts. */
-  forwards?: (number | { guestPort: number })[];
+  /** Guest TCP ports forwarded from 127.0.0.1 (a number or { guestPort }, with `udp` UDP too on the same host port); see Vm.hostPorts. */
+  forwards?: (number | { guestPort: number; udp?: boolean })[];
   /** The user the harness logs in as by default (the image's cloud-init default user: debian). */
   sshUser?: string;
   /** Deadline for SSH to answer after qemu starts (default 10 min). */
@@ -234,6 +234,8 @@ export interface KeptRecord {
 
 export class Vm {
   readonly hostPorts: Record<number, number> = {};
+  /** Guest ports whose host port (in hostPorts) forwards UDP as well as TCP. */
+  readonly udpPorts: number[] = [];
   sshPort = 0;
   pid: number | undefined;
   readonly keyPath: string;

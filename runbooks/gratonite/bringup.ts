@@ -17,7 +17,17 @@ import { smokeTarget } from './target.ts';
 const BUCKET_MARK = `${STATE}/bucket-ready`;
 const resume = (step: string) => `runbook run gratonite --from ${step}`;
 
-export const imagesOf = (c: GratoniteConfig) => [`${c.images.api}:${c.tag}`, `${c.images.web}:${c.tag}`, c.images.postgres, c.images.redis, c.images.minio, c.images.mc, ...(c.livekit ? [c.images.livekit] : [])];
+/** Each image the deploy runs, with the compose service that pulls it. */
+export const imageServices = (c: GratoniteConfig): { image: string; service: string }[] => [
+  { image: `${c.images.api}:${c.tag}`, service: 'api' },
+  { image: `${c.images.web}:${c.tag}`, service: 'web' },
+  { image: c.images.postgres, service: 'postgres' },
+  { image: c.images.redis, service: 'redis' },
+  { image: c.images.minio, service: 'minio' },
+  { image: c.images.mc, service: 'minio-init' },
+  ...(c.livekit ? [{ image: c.images.livekit, service: 'livekit' }] : []),
+];
+export const imagesOf = (c: GratoniteConfig) => imageServices(c).map((i) => i.image);
 const platformOf = (image: string) => read(['docker', 'image', 'inspect', '--format', '{{.Os}}/{{.Architecture}}', image], { okCodes: [0, 1] });
 
 async function ps(exec: Executor) {
@@ -84,14 +94,16 @@ export function bringUpSteps(): Step<GratoniteConfig>[] {
     {
       id: 'gratonite.images',
       title: 'Images pulled, every one linux/arm64',
-      doc: 'Pulls the API and web at `GRATONITE_TAG` and the stateful images, then refuses any image that is not linux/arm64 before a container is created from it.',
+      doc: 'Pulls the images not on the host yet (the API and web at `GRATONITE_TAG` on a deploy; an image already there is not pulled again, so a re-run needs no registry), then refuses any image that is not linux/arm64 before a container is created from it.',
       async check({ exec, config }) {
         const missing: string[] = [];
         for (const i of imagesOf(config)) if ((await exec.run(platformOf(i))).exitCode !== 0) missing.push(i);
         return missing.length ? { done: false, reason: `not pulled: ${missing.join(', ')}` } : { done: true, reason: 'all images present' };
       },
       async apply({ exec, config }) {
-        await exec.run(gCmds.pull([...STATEFUL, 'api', 'web', ...(config.livekit ? ['livekit'] : [])]));
+        const missing: string[] = [];
+        for (const i of imageServices(config)) if ((await exec.run(platformOf(i.image))).exitCode !== 0) missing.push(i.service);
+        if (missing.length) await exec.run(gCmds.pull(missing));
         if (exec.dryRun) return;
         for (const i of imagesOf(config)) {
           const p = (await exec.run(platformOf(i))).stdout.trim();

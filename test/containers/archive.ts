@@ -78,14 +78,16 @@ export function manifestJson(images: BuiltImage[]): Buffer {
 /**
  * The archive's entries for the given images: manifest.json, then each config, then each layer
  * once (images sharing a base carry it once). `blobFile` maps a sha256 to the file holding it.
+ * Layers in `present` (already in the engine that loads the archive) are left out: `docker load`
+ * looks a layer up by its chain ID first and reads the file only for one it lacks.
  */
-export function archiveEntries(images: BuiltImage[], blobFile: (digest: string) => string): TarEntry[] {
+export function archiveEntries(images: BuiltImage[], blobFile: (digest: string) => string, present: ReadonlySet<string> = new Set()): TarEntry[] {
   const entries: TarEntry[] = [
     { path: 'blobs', type: 'dir', mode: 0o755 },
     { path: 'blobs/sha256', type: 'dir', mode: 0o755 },
   ];
   const seen = new Set<string>();
-  for (const d of [...images.map((i) => i.id), ...images.flatMap((i) => i.diffIds)]) {
+  for (const d of [...images.map((i) => i.id), ...images.flatMap((i) => i.diffIds.filter((l) => !present.has(l)))]) {
     if (seen.has(d)) continue;
     seen.add(d);
     entries.push({ path: `blobs/sha256/${d.replace(/^sha256:/, '')}`, type: 'file', mode: 0o644, data: { file: blobFile(d) } });
@@ -95,6 +97,6 @@ export function archiveEntries(images: BuiltImage[], blobFile: (digest: string) 
 }
 
 /** The archive's bytes, streamed (layers are read from their files as they go). */
-export function archiveChunks(images: BuiltImage[], blobFile: (digest: string) => string): AsyncGenerator<Buffer> {
-  return tarChunks(archiveEntries(images, blobFile));
+export function archiveChunks(images: BuiltImage[], blobFile: (digest: string) => string, present?: ReadonlySet<string>): AsyncGenerator<Buffer> {
+  return tarChunks(archiveEntries(images, blobFile, present));
 }

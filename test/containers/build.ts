@@ -11,6 +11,7 @@ import { IMAGES, type ImageSpec } from './images.ts';
 import { type TarEntry, tarBuffer } from './tar.ts';
 
 const HERE = import.meta.dirname;
+const ROOT = join(HERE, '../..');
 const CREATED = new Date(SOURCE_DATE_EPOCH * 1000).toISOString();
 
 /** Built images of one cache entry, and where their blobs are. */
@@ -22,24 +23,36 @@ export interface ImageSet {
   blobFile(digest: string): string;
 }
 
-/** A layer tar of a folder: its folders then files, sorted, owner root, 0755 when executable. */
-export function folderLayer(dir: string): TarEntry[] {
-  const files = filesUnder(dir).filter((f) => !f.endsWith('/.keep') && f !== '.keep');
-  const keepDirs = filesUnder(dir).filter((f) => f.endsWith('.keep')).map((f) => dirname(f));
+/** A layer tar of a folder (when it exists) plus `extra` files: folders then files, sorted, owner root, 0755 when executable. */
+export function folderLayer(dir: string, extra: { path: string; data: Buffer; mode: number }[] = []): TarEntry[] {
+  const here = existsSync(dir) ? filesUnder(dir) : [];
+  const files = here.filter((f) => !f.endsWith('/.keep') && f !== '.keep');
+  const keepDirs = here.filter((f) => f.endsWith('.keep')).map((f) => dirname(f));
   const dirs = new Set<string>();
-  for (const f of [...files.map((f) => dirname(f)), ...keepDirs]) {
+  for (const f of [...files.map((f) => dirname(f)), ...extra.map((e) => dirname(e.path)), ...keepDirs]) {
     for (let d = f; d !== '.'; d = dirname(d)) dirs.add(d);
   }
-  return [
-    ...[...dirs].sort().map((d): TarEntry => ({ path: d, type: 'dir', mode: 0o755 })),
+  const entries = [
     ...files.map((f): TarEntry => ({ path: f, type: 'file', mode: statSync(join(dir, f)).mode & 0o111 ? 0o755 : 0o644, data: readFileSync(join(dir, f)) })),
+    ...extra.map((e): TarEntry => ({ path: e.path, type: 'file', mode: e.mode, data: e.data })),
   ];
+  return [...[...dirs].sort().map((d): TarEntry => ({ path: d, type: 'dir', mode: 0o755 })), ...entries];
+}
+
+/** The repo files an image carries (built bundles), read now; a missing one says how to build it. */
+function extraFiles(spec: ImageSpec): { path: string; data: Buffer; mode: number }[] {
+  return (spec.files ?? []).map((f) => {
+    const from = join(ROOT, f.from);
+    if (!existsSync(from)) throw new Error(`${f.from} (for the test image ${spec.name}) is missing: run npm run build`);
+    return { path: f.path, data: readFileSync(from), mode: f.mode ?? 0o644 };
+  });
 }
 
 function imagesKey(base: string): string {
   const layerFiles = filesUnder(join(HERE, 'layers')).flatMap((f) => [`${f} ${statSync(join(HERE, 'layers', f)).mode & 0o111 ? 'x' : '-'}`, readFileSync(join(HERE, 'layers', f))]);
   const code = ['archive.ts', 'tar.ts', 'images.ts', 'build.ts'].map((f) => readFileSync(join(HERE, f)));
-  return inputKey([base, ...code, ...layerFiles]);
+  const bundles = IMAGES.flatMap((spec) => extraFiles(spec).flatMap((f) => [f.path, f.data]));
+  return inputKey([base, ...code, ...layerFiles, ...bundles]);
 }
 
 /**
@@ -54,7 +67,7 @@ export async function ensureContainerImages(names?: string[]): Promise<ImageSet>
     mkdirSync(blobs, { recursive: true });
     const built: BuiltImage[] = [];
     for (const spec of IMAGES) {
-      const layer = await tarBuffer(folderLayer(join(HERE, 'layers', spec.name)));
+      const layer = await tarBuffer(folderLayer(join(HERE, 'layers', spec.layer ?? spec.name), extraFiles(spec)));
       const diffIds = [baseDigest, `sha256:${sha256(layer)}`];
       writeFileSync(join(blobs, sha256(layer)), layer);
       const config = imageConfig(spec.run, diffIds, CREATED, ['mmdebstrap trixie arm64: test/containers/packages.txt', `layers/${spec.name}`]);

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { type RestoreOptions, type Snapshot, ensureSnapshot, restoreVm } from '../vm/snapshot.ts';
 import type { Vm } from '../../lib/vm/vm.ts';
 import { ensureContainerImages, type ImageSet } from './build.ts';
+import { IMAGES } from './images.ts';
 import { loadImages, startDocker, sudo } from './vm-docker.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -32,13 +33,17 @@ export interface DockerHost {
   images: ImageSet;
 }
 
-/** The snapshot (built when missing): 2 GiB, dockerd up, all test images loaded, Compose v2. */
+/** The images in the snapshot: the platform ones, not the application stand-ins (see `app`). */
+export const SNAPSHOT_IMAGES = IMAGES.filter((s) => !s.app).map((s) => s.name);
+
+/** The snapshot (built when missing): 2 GiB, a blank volume, dockerd up, the platform test images loaded, Compose v2. */
 export async function dockerHostSnapshot(): Promise<DockerHost> {
-  const images = await ensureContainerImages();
+  const images = await ensureContainerImages(SNAPSHOT_IMAGES);
   const compose = composeArm64();
   const snapshot = await ensureSnapshot({
     name: 'docker-host',
-    vm: { userData: '#cloud-config\n{}\n', memoryMiB: 2048 },
+    // A blank 1 GiB disk stands for the block volume (Gratonite's data); the others leave it alone.
+    vm: { userData: '#cloud-config\n{}\n', memoryMiB: 2048, extraDisks: [{ sizeMiB: 1024 }] },
     inputs: [...images.images.map((i) => `${i.ref}=${i.id}`), sha(readFileSync(compose))],
     prepare: async (vm) => {
       await loadImages(vm, images, { timeoutMs: 1_800_000 });
@@ -52,6 +57,14 @@ export async function dockerHostSnapshot(): Promise<DockerHost> {
 }
 
 /**
+ * Loads application stand-in images (images.ts, `app: true`) into a restored VM: only their small
+ * layers cross, the base layer is in the snapshot. Returns each tag's image ID.
+ */
+export async function loadAppImages(vm: Vm, names: string[]): Promise<Record<string, string>> {
+  return loadImages(vm, await ensureContainerImages(names), { timeoutMs: 600_000 });
+}
+
+/**
  * Installs the OCI CLI stand-in (dist/standins/oci.mjs, built by `npm run build`) as `oci` on a
  * restored VM, its store at `store` for every user. Not the product: the real CLI cannot run here.
  */
@@ -62,17 +75,9 @@ export async function installOciStandin(vm: Vm, store: string): Promise<void> {
   });
 }
 
-/**
- * A VM restored from the docker-host snapshot, ready for `docker run`. The test image's kernel has
- * AppArmor on but not its userspace (Debian's `apparmor` package, which `apt install docker.io`
- * brings on a real host as a recommendation, is not in the image), and dockerd then refuses every
- * container ("the docker-default profile could not be loaded"). Until the image carries the
- * package, dockerd is restarted here with securityfs unmounted, so it sees no AppArmor, as on a
- * host without it. A reboot mounts securityfs again.
- */
+/** A VM restored from the docker-host snapshot, dockerd answering, ready for `docker run`. */
 export async function restoreDockerHost(snapshot: Snapshot, o: RestoreOptions): Promise<Vm> {
   const vm = await restoreVm(snapshot, o);
-  await sudo(vm, ['sh', '-c', 'command -v apparmor_parser >/dev/null || { systemctl stop docker.service docker.socket && { ! mountpoint -q /sys/kernel/security || umount /sys/kernel/security; }; }'], { timeoutMs: 180_000 });
   await startDocker(vm);
   return vm;
 }

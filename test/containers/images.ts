@@ -4,14 +4,44 @@
 import type { RunSettings } from './archive.ts';
 
 export interface ImageSpec {
-  /** Short name, also the folder under layers/. */
+  /** Short name, also the folder under layers/ (unless `layer` names another). */
   name: string;
+  /** The folder under layers/ when it is not `name` (two images with the same files). */
+  layer?: string;
+  /** Files of this repository added to the layer (built bundles): path in the image, path here. */
+  files?: { path: string; from: string; mode?: number }[];
+  /**
+   * An application stand-in: not in the docker-host snapshot, loaded by the test that needs it
+   * (only its small layer travels, the base layer is already in the snapshot), so changing a
+   * stand-in does not rebuild the snapshot.
+   */
+  app?: boolean;
   /** Upstream tags this image answers to (the first is its ref). */
   tags: string[];
   run: RunSettings;
 }
 
 const PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const B = 'dist/standins/images';
+const gratoniteApi = (broken: boolean): ImageSpec => ({
+  name: broken ? 'gratonite-api-broken' : 'gratonite-api',
+  layer: 'gratonite-api',
+  app: true,
+  // The API stand-in (test/standins/gratonite/api.ts) where the real image keeps its build, with
+  // the migration command the runbook's default MIGRATE_COMMAND runs: `node dist/db/migrate.js`.
+  // The broken release is the same files with STANDIN_HEALTH=degraded: /health answers 503.
+  tags: [broken ? 'gratonite-standin/api:broken' : 'gratonite-standin/api:good'],
+  files: [
+    { path: 'app/dist/index.js', from: `${B}/gratonite-api.mjs` },
+    { path: 'app/dist/db/migrate.js', from: `${B}/gratonite-migrate.mjs` },
+  ],
+  run: {
+    env: [PATH, 'NODE_ENV=production', 'HOST=0.0.0.0', ...(broken ? ['STANDIN_HEALTH=degraded'] : [])],
+    cmd: ['node', 'dist/index.js'],
+    workingDir: '/app',
+    exposedPorts: ['4000/tcp'],
+  },
+});
 
 export const IMAGES: ImageSpec[] = [
   {
@@ -58,5 +88,25 @@ export const IMAGES: ImageSpec[] = [
       exposedPorts: ['6379/tcp', '8001/tcp'],
       volumes: ['/data'],
     },
+  },
+  gratoniteApi(false),
+  gratoniteApi(true),
+  {
+    name: 'gratonite-web',
+    app: true,
+    tags: ['gratonite-standin/web:good'],
+    files: [{ path: 'app/server.js', from: `${B}/gratonite-web.mjs` }],
+    run: { env: [PATH, 'PORT=80', 'HOST=0.0.0.0'], cmd: ['node', 'server.js'], workingDir: '/app', exposedPorts: ['80/tcp'] },
+  },
+  {
+    // MinIO's server and client as far as Gratonite's compose file uses them (test/standins/minio).
+    name: 'minio',
+    app: true,
+    tags: ['minio/minio:RELEASE.2025-04-22T22-12-26Z', 'minio/mc:RELEASE.2025-04-16T18-13-26Z'],
+    files: [
+      { path: 'usr/lib/minio-standin/minio.mjs', from: `${B}/minio.mjs` },
+      { path: 'usr/lib/minio-standin/mc.mjs', from: `${B}/mc.mjs` },
+    ],
+    run: { env: [PATH], entrypoint: ['minio'], cmd: ['server', '/data'], exposedPorts: ['9000/tcp'], volumes: ['/data'] },
   },
 ];

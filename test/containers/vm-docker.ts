@@ -43,6 +43,12 @@ export async function imageIds(vm: Vm, refs: string[]): Promise<Record<string, s
   return out;
 }
 
+/** The first layer (diff ID) of every image in the VM's engine. */
+async function layersIn(vm: Vm): Promise<string[]> {
+  const r = await vm.ssh(['sudo', '-n', 'sh', '-c', 'ids=$(docker image ls -q); [ -z "$ids" ] || docker image inspect --format "{{index .RootFS.Layers 0}}" $ids'], { timeoutMs: 60_000 });
+  return r.exitCode === 0 ? r.stdout.split('\n').map((l) => l.trim()).filter(Boolean) : [];
+}
+
 /** The set's images that some tag in the VM's engine lacks, or names with another ID. */
 export async function missingImages(vm: Vm, set: ImageSet): Promise<BuiltImage[]> {
   const have = await imageIds(vm, set.images.flatMap((i) => i.tags));
@@ -60,9 +66,12 @@ export async function loadImages(vm: Vm, set: ImageSet, o: { timeoutMs?: number 
   const missing = await missingImages(vm, set);
   if (missing.length) {
     const t0 = Date.now();
-    say(`loading ${missing.map((i) => i.ref).join(', ')} into VM ${vm.name}`);
+    // Only the first layer of an image can be reused as is (a later layer's chain ID depends on
+    // the ones under it), which is the shared base layer here.
+    const present = new Set((await layersIn(vm)).filter((l) => missing.some((i) => i.diffIds[0] === l)));
+    say(`loading ${missing.map((i) => i.ref).join(', ')} into VM ${vm.name}${present.size ? ' (base layer already there)' : ''}`);
     const ssh = execa('ssh', [...vm.sshArgs(), '-l', vm.sshUser, '127.0.0.1', 'sudo -n docker load'], {
-      input: Readable.from(archiveChunks(missing, set.blobFile)),
+      input: Readable.from(archiveChunks(missing, set.blobFile, present)),
       reject: false,
       timeout: o.timeoutMs ?? 900_000,
     });

@@ -130,10 +130,11 @@ describe('image archive', () => {
     expect(list).toEqual(['blobs/', 'blobs/sha256/', `blobs/sha256/${img.id.slice(7)}`, ...img.diffIds.map((d) => `blobs/sha256/${d.slice(7)}`), 'manifest.json']);
   });
 
-  it('every test image has a tag and a layer folder', () => {
+  it('every test image has a tag, a layer folder and the built files it carries', () => {
     for (const spec of IMAGES) {
       expect(spec.tags.length).toBeGreaterThan(0);
-      expect(existsSync(join(import.meta.dirname, '../containers/layers', spec.name))).toBe(true);
+      expect(existsSync(join(import.meta.dirname, '../containers/layers', spec.layer ?? spec.name))).toBe(true);
+      for (const f of spec.files ?? []) expect(existsSync(join(import.meta.dirname, '../..', f.from)), f.from).toBe(true);
     }
   });
 });
@@ -192,5 +193,12 @@ describe('Debian mirror from the apt sources', () => {
     expect(mirrorIn(deb822, true, 'bookworm')).toBe('http://mirror.example/debian');
     expect(mirrorIn('deb [arch=amd64] http://one.example/debian bookworm main\n', false, 'bookworm')).toBe('http://one.example/debian');
     expect(mirrorIn('deb http://one.example/debian trixie main\n', false, 'bookworm')).toBeUndefined();
+  });
+
+  it('leaves out a layer the engine already has, never a config', () => {
+    const base = `sha256:${'b'.repeat(64)}`;
+    const images: BuiltImage[] = [{ ref: 'a:1', tags: ['a:1'], id: `sha256:${'1'.repeat(64)}`, diffIds: [base, `sha256:${'c'.repeat(64)}`] }];
+    const names = archiveEntries(images, () => '/dev/null', new Set([base])).map((e) => e.path);
+    expect(names).toEqual(['blobs', 'blobs/sha256', `blobs/sha256/${'1'.repeat(64)}`, `blobs/sha256/${'c'.repeat(64)}`, 'manifest.json']);
   });
 });

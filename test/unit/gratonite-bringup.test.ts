@@ -7,7 +7,7 @@ import { exampleValues } from '../../lib/config/schema.ts';
 import { runSteps } from '../../lib/engine/engine.ts';
 import type { EngineEvent, Runbook } from '../../lib/engine/types.ts';
 import { recorder } from '../../lib/render/tty.ts';
-import { bringUpSteps } from '../../runbooks/gratonite/bringup.ts';
+import { bringUpSteps, imagesOf } from '../../runbooks/gratonite/bringup.ts';
 import { type GratoniteConfig, gratoniteConfig } from '../../runbooks/gratonite/config.ts';
 import { ScriptedExecutor } from './fakes.ts';
 
@@ -22,6 +22,8 @@ interface Host {
   webStatus: string;
   files: Map<string, string>;
   running: Map<string, string>;
+  /** Images on the host before the run (default: all of them). */
+  present?: Set<string>;
 }
 
 /** A host that behaves like Docker as far as the gates look: `up` makes a service run, ps shows it. */
@@ -30,7 +32,7 @@ function host(h: Partial<Host> = {}): { exec: ScriptedExecutor; state: Host } {
   const answer = (cmd: Cmd) => {
     const a = cmd.argv;
     const sub = a.slice(a.indexOf('-f') + 2);
-    if (a[0] === 'docker' && a[1] === 'image') return { stdout: 'linux/arm64' };
+    if (a[0] === 'docker' && a[1] === 'image') return !s.present || s.present.has(a.at(-1) as string) ? { stdout: 'linux/arm64' } : { exitCode: 1, stderr: `Error: No such image: ${a.at(-1)}` };
     if (a[0] === 'docker' && a[1] === 'compose') {
       if (sub[0] === 'up' && sub.includes('--wait')) {
         if (s.statefulHealthy) for (const x of ['postgres', 'redis', 'minio']) s.running.set(x, 'healthy');
@@ -39,6 +41,10 @@ function host(h: Partial<Host> = {}): { exec: ScriptedExecutor; state: Host } {
       }
       if (sub[0] === 'up') {
         s.running.set(sub.at(-1) as string, 'running');
+        return {};
+      }
+      if (sub[0] === 'pull') {
+        for (const svc of sub.slice(2)) s.present?.add(svc === 'api' ? API : svc === 'web' ? WEB : `(image of ${svc})`);
         return {};
       }
       if (sub[0] === 'run' && sub.includes('migrate')) return { exitCode: s.migrateExit, stdout: s.migrateExit ? 'error: relation "users" already exists' : 'migrated 3' };
@@ -85,6 +91,14 @@ describe('gratonite bring-up order', () => {
     const { res } = await bringUp(exec);
     expect(res.exitCode).toBe(0);
     expect(composeCalls(exec)).toEqual(['up stateful', 'run minio-init', 'run migrate', 'up api', 'up web']);
+  });
+
+  it('pulls only what the host lacks: a new tag pulls the API and web, not the stateful images', async () => {
+    const { exec } = host({ present: new Set(imagesOf(config).filter((i) => i !== API && i !== WEB)) });
+    const { res } = await bringUp(exec);
+    expect(res.exitCode).toBe(0);
+    const pulls = exec.calls.filter((c) => c.argv[1] === 'compose' && c.argv.includes('pull')).map((c) => c.argv.slice(c.argv.indexOf('pull') + 1));
+    expect(pulls).toEqual([['--quiet', 'api', 'web']]);
   });
 
   it('stateful not healthy: stops at gate 1 saying what it saw; migrations and the API never run', async () => {
