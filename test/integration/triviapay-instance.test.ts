@@ -7,7 +7,7 @@
 // serves /health. The registry only gets the image after the VM is up: first boot waits for it
 // with its bounded retries, as it waits for instance-principal permissions on OCI.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify as stringifyYaml } from 'yaml';
@@ -21,7 +21,7 @@ import { bootVm, type Vm } from '../../lib/vm/vm.ts';
 import { ROOT, envFile, runbook } from './runbook-cli.ts';
 
 // Needs gcc-aarch64-linux-gnu and libc6-dev-arm64-cross (Debian, in scripts/host-packages.txt)
-// for the stand-in image, and fetches Debian 12's arm64 apparmor through this machine's apt.
+// for the stand-in image.
 const vmTests = process.env.RUNBOOK_VM_TESTS !== '0';
 const TOKEN = new Secret('OCIR token', 'ocir-Token(canary);7d');
 const APP_ENV = 'DATABASE_URL=postgres://triviapay:db-canary-31@central-db:6432/triviapay\nJWT_SECRET=jwt-canary-0b5e\n';
@@ -31,26 +31,7 @@ const REPO = 'triviapay/api';
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
- * An arm64 package of the VM's release, fetched through this machine's own apt (its mirror and
- * keys, signatures checked) with private lists and cache, so the host's apt is left as it is.
- */
-function arm64Deb(name: string): string {
-  const d = join(ROOT, 'test/.tmp/apt-arm64');
-  const out = join(d, 'debs');
-  for (const p of ['lists/partial', 'cache/archives/partial', 'debs']) mkdirSync(join(d, p), { recursive: true });
-  const found = () => readdirSync(out).find((f) => f.startsWith(`${name}_`) && f.endsWith('_arm64.deb'));
-  if (!found()) {
-    writeFileSync(join(d, 'status'), '');
-    const apt = (args: string[]) => execFileSync('apt-get', ['-q', '-o', 'APT::Architecture=arm64', '-o', 'APT::Architectures::=arm64', '-o', `Dir::State::Lists=${d}/lists`, '-o', `Dir::Cache=${d}/cache`, '-o', `Dir::State::status=${d}/status`, ...args], { cwd: out, timeout: 300_000, stdio: ['ignore', 'pipe', 'pipe'] });
-    apt(['update']);
-    apt(['download', `${name}:arm64`]);
-  }
-  return join(out, found() as string);
-}
-
-/**
- * Vendor-data standing for an OCI image that ships the OCI CLI and apparmor (dockerd refuses to
- * run containers on an AppArmor kernel without apparmor_parser; the test image has neither), in a tenancy whose Vault holds the
+ * Vendor-data standing for an OCI image that ships the OCI CLI, in a tenancy whose Vault holds the
  * app env and the OCIR credentials, and for the instance metadata service (a folder read through
  * curl's file://, where OCI answers http://169.254.169.254/opc/v2/instance/metadata/).
  */
@@ -69,13 +50,11 @@ function vendorData(): string {
   mkdirSync(join(stage, 'var/lib/imds-standin'), { recursive: true });
   writeFileSync(join(stage, 'var/lib/imds-standin/triviapay_image_tag'), 'A');
   copyFileSync(join(ROOT, 'dist/standins/oci.mjs'), join(stage, 'usr/local/lib/oci-standin/oci.mjs'));
-  mkdirSync(join(stage, 'var/lib/image-debs'), { recursive: true });
-  copyFileSync(arm64Deb('apparmor'), join(stage, 'var/lib/image-debs/apparmor.deb'));
   const wrapper = '#!/bin/sh\n# OCI CLI test stand-in (not the product): one store per user, like one config per user\nexport OCI_STANDIN_ROOT="${OCI_STANDIN_ROOT:-${HOME:-/root}/.oci-standin}"\nexec node /usr/local/lib/oci-standin/oci.mjs "$@"\n';
   writeFileSync(join(stage, 'usr/local/bin/oci'), wrapper, { mode: 0o755 });
   const archive = execFileSync('tar', ['--owner=0', '--group=0', '--numeric-owner', '-czf', '-', '-C', stage, 'usr', 'root', 'var'], { maxBuffer: 64 << 20 });
   const b64 = archive.toString('base64').replace(/.{76}/g, '$&\n').trimEnd();
-  const script = `if [ ! -e /usr/local/bin/oci ]; then\nbase64 -d > /run/oci-standin.tgz <<'EOF'\n${b64}\nEOF\ntar --no-overwrite-dir -xzf /run/oci-standin.tgz -C / && rm -f /run/oci-standin.tgz\nDEBIAN_FRONTEND=noninteractive dpkg -i /var/lib/image-debs/apparmor.deb\nfi\n`;
+  const script = `if [ ! -e /usr/local/bin/oci ]; then\nbase64 -d > /run/oci-standin.tgz <<'EOF'\n${b64}\nEOF\ntar --no-overwrite-dir -xzf /run/oci-standin.tgz -C / && rm -f /run/oci-standin.tgz\nfi\n`;
   return `#cloud-config\n${stringifyYaml({ bootcmd: [script] }, { lineWidth: 0 })}`;
 }
 
