@@ -32,6 +32,8 @@ try {
     console.log('== Central database platform (BENCH_SCALE, BENCH_PGBENCH_SECONDS to change)');
     await build();
     await part('scripts/bench/central-db.ts');
+    console.log('== Gratonite: bring-up, smoke, deploy, rollback');
+    await part('scripts/bench/gratonite.ts');
     console.log('== Container images (BENCH_COLD=1 adds a build from nothing)');
     await part('scripts/bench/containers.ts');
   }

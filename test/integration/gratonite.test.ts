@@ -13,7 +13,6 @@
 //
 // The checks run on this machine, outside the VM: QEMU forwards 127.0.0.1 ports to the VM's 443
 // and 3478 (TCP and UDP), so they arrive from the user network's gateway as from the internet.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,77 +20,30 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Link, createLink } from '../vm/link.ts';
 import { restoreVm } from '../vm/snapshot.ts';
 import { type Vm, stopAllVms } from '../../lib/vm/vm.ts';
-import { dockerHostSnapshot, loadAppImages, putFile, restoreDockerHost } from '../containers/docker-host.ts';
-import { startRegistry, sudo } from '../containers/vm-docker.ts';
+import { dockerHostSnapshot } from '../containers/docker-host.ts';
+import { sudo } from '../containers/vm-docker.ts';
+import { DOMAIN, type GratoniteHost, HOST_ADDR, REGISTRY, gratoniteHost } from './gratonite-host.ts';
 import { type CliRun, envFile, explain, runbook } from './runbook-cli.ts';
 
-const DOMAIN = 'chat.test';
-const REGISTRY = '127.0.0.1:5000';
-const HOST_ADDR = '10.77.0.21';
-// Caddy (Debian's package) keeps its data under its home, /var/lib/caddy.
-const CADDY_CA = '/var/lib/caddy/.local/share/caddy/pki/authorities/local';
 const LONG = 30 * 60_000;
-
 const runIt = process.env.RUNBOOK_VM_TESTS !== '0' && process.env.RUNBOOK_GRATONITE_VM_TEST === '1';
-
-/** The test's local CA: what `local_certs` would make, made here so the checks can trust it first. */
-function localCa(): { dir: string; crt: string; key: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'gratonite-ca-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '30', '-subj', '/CN=Gratonite test local CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-keyout', join(dir, 'root.key'), '-out', join(dir, 'root.crt')], { stdio: 'ignore' });
-  return { dir, crt: join(dir, 'root.crt'), key: join(dir, 'root.key') };
-}
-
 const lines = (r: CliRun) => r.of('log').map((e) => e.message);
 const smokeLines = (r: CliRun) => lines(r).filter((l) => /^(ok  |FAIL) /.test(l));
 
 describe.skipIf(!runIt)('Gratonite on an ARM64 VM', () => {
   let link: Link;
+  let host: GratoniteHost;
   let vm: Vm;
   let client: Vm;
-  let site: (extra?: Record<string, string>) => string;
   let secretsFile: string;
-  const run = (name: string, env: string[], extra: string[] = [], timeoutMs = LONG) =>
-    runbook(['run', name, '--target', name === 'gratonite.smoke' ? 'local' : vm.target(), '--ssh-config', vm.sshConfigPath, ...env.flatMap((e) => ['--env', e]), '--json', ...extra], { timeoutMs });
+  const site = (extra?: Record<string, string>) => host.site(extra);
+  const run = (name: string, env: string[], extra: string[] = [], timeoutMs = LONG) => host.run(name, env, extra, timeoutMs);
 
   beforeAll(async () => {
-    const { snapshot } = await dockerHostSnapshot();
     link = await createLink('gratonite');
-    vm = await restoreDockerHost(snapshot, { name: 'gratonite', link: link.host(21), forwards: [443, { guestPort: 3478, udp: true }] });
-    client = await restoreVm(snapshot, { name: 'outside', link: link.host(22) });
-    await loadAppImages(vm, ['gratonite-api', 'gratonite-api-broken', 'gratonite-web', 'minio']);
-    // The registry the deploys pull from: v1 is a good API, v2 one whose /health says degraded.
-    await startRegistry(vm, { listen: REGISTRY });
-    for (const [from, to] of [['gratonite-standin/api:good', 'gratonite/api:v1'], ['gratonite-standin/api:broken', 'gratonite/api:v2'], ['gratonite-standin/web:good', 'gratonite/web:v1'], ['gratonite-standin/web:good', 'gratonite/web:v2']]) {
-      await sudo(vm, ['docker', 'tag', from as string, `${REGISTRY}/${to}`]);
-      await sudo(vm, ['docker', 'push', '--quiet', `${REGISTRY}/${to}`], { timeoutMs: 600_000 });
-      await sudo(vm, ['docker', 'rmi', `${REGISTRY}/${to}`]);
-    }
-    const ca = localCa();
-    putFile(vm, `${CADDY_CA}/root.crt`, '0644', readFileSync(ca.crt));
-    putFile(vm, `${CADDY_CA}/root.key`, '0600', readFileSync(ca.key));
-    await sudo(vm, ['chown', '-R', 'caddy:caddy', '/var/lib/caddy/.local']);
-    const operatorKey = (await sudo(vm, ['cat', `/home/${vm.sshUser}/.ssh/authorized_keys`])).trim().split('\n')[0] as string;
-    const base = {
-      ADMIN_USER: vm.sshUser,
-      ADMIN_SSH_KEYS: operatorKey,
-      OPERATOR_CIDRS: '10.0.2.2/32',
-      SWAP_SIZE_MB: '0',
-      DOMAIN,
-      ADMIN_CIDRS: '10.0.2.2/32',
-      TLS_ISSUER: 'local',
-      CORS_ORIGIN: `https://app.${DOMAIN}`,
-      API_IMAGE: `${REGISTRY}/gratonite/api`,
-      WEB_IMAGE: `${REGISTRY}/gratonite/web`,
-      GRATONITE_TAG: 'v1',
-      MIGRATIONS_BACKWARD_COMPATIBLE: 'yes',
-      // PostgreSQL's first start under software emulation on a shared 2-core machine takes minutes.
-      HEALTH_DEADLINE_SECONDS: '900',
-      CHECK_CONNECT_TO: `127.0.0.1:${vm.hostPorts[443]}`,
-      CHECK_CA_FILE: ca.crt,
-      CHECK_TURN_ADDRESS: `127.0.0.1:${vm.hostPorts[3478]}`,
-      CHECK_TIMEOUT_SECONDS: '60',
-    };
-    site = (extra = {}) => envFile({ ...base, ...extra });
+    host = await gratoniteHost('gratonite', link);
+    vm = host.vm;
+    client = await restoreVm((await dockerHostSnapshot()).snapshot, { name: 'outside', link: link.host(22) });
   }, 60 * 60_000);
 
   afterAll(async () => {
