@@ -6,7 +6,12 @@ import { waitFor } from '../core/wait.ts';
 import { ensureFile, fileCmds } from '../exec/files.ts';
 import type { Executor } from '../exec/types.ts';
 import type { Step } from '../engine/types.ts';
-import { packagesStep } from './common.ts';
+import { filesStep, packagesStep } from './common.ts';
+
+/** The drop-in that holds Docker back at boot until the volumes its containers keep data on are mounted. */
+export const MOUNTS_DROPIN = '/etc/systemd/system/docker.service.d/10-runbook-mounts.conf';
+export const mountsDropIn = (mounts: string[]) =>
+  `# Written by the runbooks: the containers keep their data under ${mounts.join(', ')}; without\n# this, Docker could start them at boot on the empty folder under an unmounted volume.\n[Unit]\nRequiresMountsFor=${mounts.join(' ')}\n`;
 
 export const DAEMON_JSON = '/etc/docker/daemon.json';
 export const LOG_OPTS = { 'max-size': '10m', 'max-file': '5' };
@@ -52,9 +57,11 @@ export async function waitContainer(exec: Executor, name: string, deadlineMs = 3
 
 /**
  * Docker's steps: the package, Compose v2 present, log rotation merged into daemon.json (Docker
- * restarted only when it changed, and the `containers` that were running proved back), enabled.
+ * restarted only when it changed, and the `containers` that were running proved back), with
+ * `dataMounts` a boot ordering after the volumes the containers' data lives on, enabled.
  */
-export function dockerSteps<C>(o: { prefix: string; containers: (c: C) => string[] }): Step<C>[] {
+export function dockerSteps<C>(o: { prefix: string; containers: (c: C) => string[]; dataMounts?: string[] }): Step<C>[] {
+  const mounts = o.dataMounts ?? [];
   return [
     packagesStep(`${o.prefix}.packages`, ['docker.io']),
     {
@@ -92,6 +99,17 @@ export function dockerSteps<C>(o: { prefix: string; containers: (c: C) => string
         if (wereRunning.length) log(`back and healthy after the restart: ${wereRunning.join(', ')}`);
       },
     },
+    ...(mounts.length
+      ? [
+          filesStep<C>({
+            id: `${o.prefix}.after-volume`,
+            title: `Docker starts at boot only once ${mounts.join(', ')} is mounted`,
+            doc: `A systemd drop-in for docker.service, \`RequiresMountsFor=${mounts.join(' ')}\`: at boot Docker (and so every container with \`restart: unless-stopped\`) waits for the volume, and does not start when it is missing, rather than run the databases on the empty folder beneath it. systemd is reloaded; Docker is not restarted for it.`,
+            files: () => [{ path: MOUNTS_DROPIN, content: mountsDropIn(mounts), mode: '0644' }],
+            after: () => [write(['systemctl', 'daemon-reload'])],
+          }),
+        ]
+      : []),
     {
       id: `${o.prefix}.enabled`,
       title: 'Docker enabled at boot and running',

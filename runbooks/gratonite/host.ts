@@ -25,7 +25,7 @@ export const composeFiles = (c: GratoniteConfig) => [
 export function hostSteps(): Step<GratoniteConfig>[] {
   return [
     ...volumeSteps<GratoniteConfig>({ prefix: 'volume', mountPoint: SRV, label: 'gratonite-data', deviceVar: 'DATA_DEVICE', device: (c) => c.device }),
-    ...dockerSteps<GratoniteConfig>({ prefix: 'docker', containers: () => CONTAINERS }),
+    ...dockerSteps<GratoniteConfig>({ prefix: 'docker', containers: () => CONTAINERS, dataMounts: [SRV] }),
     ...firewallSteps(),
     packagesStep('gratonite.packages', ['caddy', 'coturn', 'curl']),
     {
