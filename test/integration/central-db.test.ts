@@ -172,7 +172,7 @@ describe.skipIf(!runIt)('central database platform on ARM64 VMs', () => {
     for (const [f, mode] of [['init.sql', '0644'], ['alembic', '0755'], ['compose.yaml', '0644']] as const) await sudo(db1, ['install', '-m', mode, '/dev/stdin', `/srv/apps/trading-app/${f}`], readFileSync(join(FIX, f), 'utf8'));
     const refused = await runOn(db1, 'central-db.rebuild-db', env1);
     expect(refused.exitCode, explain(refused)).toBe(4);
-    expect(await sql(db1, 'trading_db', 'SELECT count(*) FROM items;\n')).toBe('2000\n');
+    expect((await sql(db1, 'trading_db', 'SELECT count(*) FROM items;\n')).trim()).toBe('2000');
     const r = await runOn(db1, 'central-db.rebuild-db', env1, ['--yes']);
     expect(r.exitCode, explain(r)).toBe(0);
     expect((await sql(db1, 'trading_db', 'SELECT version_num FROM alembic_version;\n')).trim()).toBe('4f2a9c1e7b30');
