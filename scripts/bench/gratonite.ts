@@ -20,7 +20,7 @@ try {
   const host = await gratoniteHost('bench-gratonite');
   const secrets = join(mkdtempSync(join(tmpdir(), 'gratonite-bench-')), 'secrets.env');
   await timed('gratonite.secrets', () => runbook(['run', 'gratonite.secrets', '--target', 'local', '--env', envFile({ GENERATE_INTO: secrets })]));
-  const base = await timed('base-host', () => host.run('base-host', [host.site()]));
+  const base = await timed('base-host', () => host.run('base-host', [host.baseEnv]));
   const bringUp = await timed('bring-up', () => host.run('gratonite', [host.site(), secrets]));
   const rerun = await timed('re-run', () => host.run('gratonite', [host.site(), secrets]));
   const smoke = await timed('smoke', () => host.run('gratonite.smoke', [host.site(), secrets]));

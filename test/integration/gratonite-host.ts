@@ -36,6 +36,8 @@ function localCa(): { crt: string; key: string } {
 
 export interface GratoniteHost {
   vm: Vm;
+  /** base-host's env file (each runbook refuses variables it does not know). */
+  baseEnv: string;
   /** The site's env file (no secret), with overrides. */
   site(extra?: Record<string, string>): string;
   /** `runbook run NAME` against the host (gratonite.smoke and gratonite.secrets run here, `--target local`). */
@@ -59,11 +61,8 @@ export async function gratoniteHost(name: string, link?: Link): Promise<Gratonit
   putFile(vm, `${CADDY_CA}/root.key`, '0600', readFileSync(ca.key));
   await sudo(vm, ['chown', '-R', 'caddy:caddy', '/var/lib/caddy/.local']);
   const operatorKey = (await sudo(vm, ['sh', '-c', `head -n 1 ~${vm.sshUser}/.ssh/authorized_keys`])).trim();
+  const baseEnv = envFile({ ADMIN_USER: vm.sshUser, ADMIN_SSH_KEYS: operatorKey, OPERATOR_CIDRS: '10.0.2.2/32', SWAP_SIZE_MB: '0' });
   const base = {
-    ADMIN_USER: vm.sshUser,
-    ADMIN_SSH_KEYS: operatorKey,
-    OPERATOR_CIDRS: '10.0.2.2/32',
-    SWAP_SIZE_MB: '0',
     DOMAIN,
     ADMIN_CIDRS: '10.0.2.2/32',
     TLS_ISSUER: 'local',
@@ -81,6 +80,7 @@ export async function gratoniteHost(name: string, link?: Link): Promise<Gratonit
   };
   return {
     vm,
+    baseEnv,
     site: (extra = {}) => envFile({ ...base, ...extra }),
     run: (rb, envFiles, extra = [], timeoutMs = 30 * 60_000) =>
       runbook(['run', rb, '--target', rb === 'gratonite.smoke' || rb === 'gratonite.secrets' ? 'local' : vm.target(), '--ssh-config', vm.sshConfigPath, ...envFiles.flatMap((e) => ['--env', e]), '--json', ...extra], { timeoutMs }),
