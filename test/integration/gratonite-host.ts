@@ -40,7 +40,7 @@ export interface GratoniteHost {
   baseEnv: string;
   /** The site's env file (no secret), with overrides. */
   site(extra?: Record<string, string>): string;
-  /** `runbook run NAME` against the host (gratonite.smoke and gratonite.secrets run here, `--target local`). */
+  /** `runbook run NAME --yes` against the host, as an unattended run (gratonite.smoke and gratonite.secrets run here, `--target local`). */
   run(name: string, envFiles: string[], extra?: string[], timeoutMs?: number): ReturnType<typeof runbook>;
 }
 
@@ -83,6 +83,6 @@ export async function gratoniteHost(name: string, link?: Link): Promise<Gratonit
     baseEnv,
     site: (extra = {}) => envFile({ ...base, ...extra }),
     run: (rb, envFiles, extra = [], timeoutMs = 30 * 60_000) =>
-      runbook(['run', rb, '--target', rb === 'gratonite.smoke' || rb === 'gratonite.secrets' ? 'local' : vm.target(), '--ssh-config', vm.sshConfigPath, ...envFiles.flatMap((e) => ['--env', e]), '--json', ...extra], { timeoutMs }),
+      runbook(['run', rb, '--target', rb === 'gratonite.smoke' || rb === 'gratonite.secrets' ? 'local' : vm.target(), '--ssh-config', vm.sshConfigPath, ...envFiles.flatMap((e) => ['--env', e]), '--json', '--yes', ...extra], { timeoutMs }),
   };
 }
