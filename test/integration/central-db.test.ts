@@ -23,10 +23,11 @@ import { envFile, explain, runOn, runbook } from './runbook-cli.ts';
 const LONG = 35 * 60_000;
 const bringUp = (vm: Vm, env: string) => runbook(['run', 'central-db', '--target', vm.target(), '--ssh-config', vm.sshConfigPath, '--env', env, '--json'], { timeoutMs: LONG });
 
-// Opt-in (RUNBOOK_CENTRAL_DB_VM_TEST=1) until it passes here. Its one complete run (load average
-// about 10) passed pgvector and the closed ports, and failed the first bring-up's PgBouncer gate
-// (no query through the pool within 120 s) and onboarding's grants check (has_sequence_privilege
-// on a table, since fixed); the later steps failed after those.
+// Opt-in (RUNBOOK_CENTRAL_DB_VM_TEST=1): it does not fit CI's time yet (53 and 74 minutes at load
+// averages of 4 to 6, beside other VMs). Every test has passed here: the first complete run
+// passed all but rebuild-db (the test compared psql's count with its newline, since fixed); the
+// second passed rebuild-db and all but the restore, whose second VM, beside three others on two
+// cores, saw Redis's 5 s healthcheck time out for 900 s (now 15 s).
 const runIt = process.env.RUNBOOK_VM_TESTS !== '0' && process.env.RUNBOOK_CENTRAL_DB_VM_TEST === '1';
 
 describe.skipIf(!runIt)('central database platform on ARM64 VMs', () => {
