@@ -26,6 +26,11 @@ import { DOMAIN, type GratoniteHost, HOST_ADDR, REGISTRY, gratoniteHost } from '
 import { type CliRun, envFile, explain, runbook } from './runbook-cli.ts';
 
 const LONG = 30 * 60_000;
+// Opt-in (RUNBOOK_GRATONITE_VM_TEST=1) until it passes here and fits CI's time. Its runs so far,
+// beside the central-db VM test (four VMs on two cores), passed the refusal of weak secrets, the
+// generated secrets and base-host, and stopped at gate 1 with every stateful service unhealthy
+// (healthcheck timeouts, since raised to 15 s; the second run under heavier load again): the gate
+// said so and started nothing after it. The steps after gate 1 have not run on the VM yet.
 const runIt = process.env.RUNBOOK_VM_TESTS !== '0' && process.env.RUNBOOK_GRATONITE_VM_TEST === '1';
 const lines = (r: CliRun) => r.of('log').map((e) => e.message);
 const smokeLines = (r: CliRun) => lines(r).filter((l) => /^(ok  |FAIL) /.test(l));
