@@ -29,6 +29,12 @@ export const imageServices = (c: GratoniteConfig): { image: string; service: str
 ];
 export const imagesOf = (c: GratoniteConfig) => imageServices(c).map((i) => i.image);
 const platformOf = (image: string) => read(['docker', 'image', 'inspect', '--format', '{{.Os}}/{{.Architecture}}', image], { okCodes: [0, 1] });
+/** The deploy's images the host does not have yet, with the services that pull them. */
+async function notPulled(exec: Executor, c: GratoniteConfig) {
+  const missing: { image: string; service: string }[] = [];
+  for (const i of imageServices(c)) if ((await exec.run(platformOf(i.image))).exitCode !== 0) missing.push(i);
+  return missing;
+}
 
 async function ps(exec: Executor) {
   const r = await exec.run(gCmds.ps());
@@ -96,14 +102,12 @@ export function bringUpSteps(): Step<GratoniteConfig>[] {
       title: 'Images pulled, every one linux/arm64',
       doc: 'Pulls the images not on the host yet (the API and web at `GRATONITE_TAG` on a deploy; an image already there is not pulled again, so a re-run needs no registry), then refuses any image that is not linux/arm64 before a container is created from it.',
       async check({ exec, config }) {
-        const missing: string[] = [];
-        for (const i of imagesOf(config)) if ((await exec.run(platformOf(i))).exitCode !== 0) missing.push(i);
-        return missing.length ? { done: false, reason: `not pulled: ${missing.join(', ')}` } : { done: true, reason: 'all images present' };
+        const missing = await notPulled(exec, config);
+        return missing.length ? { done: false, reason: `not pulled: ${missing.map((i) => i.image).join(', ')}` } : { done: true, reason: 'all images present' };
       },
       async apply({ exec, config }) {
-        const missing: string[] = [];
-        for (const i of imageServices(config)) if ((await exec.run(platformOf(i.image))).exitCode !== 0) missing.push(i.service);
-        if (missing.length) await exec.run(gCmds.pull(missing));
+        const missing = await notPulled(exec, config);
+        if (missing.length) await exec.run(gCmds.pull(missing.map((i) => i.service)));
         if (exec.dryRun) return;
         for (const i of imagesOf(config)) {
           const p = (await exec.run(platformOf(i))).stdout.trim();
