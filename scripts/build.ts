@@ -37,9 +37,10 @@ await build({ ...common, entryPoints: ['test/standins/oci/oci.ts'], outfile: 'di
 fs.chmodSync('dist/standins/oci.mjs', 0o755);
 
 // Stand-ins baked into the test container images (test/containers/images.ts): Gratonite's API
-// (with its migration command) and web, and MinIO's server and client. Node 20 in the image.
+// (with its migration command) and web, MinIO's server and client, and FamilyCart's backend and
+// frontend. Node 20 in the image.
 const image = { ...common, target: 'node20', external: ['bufferutil', 'utf-8-validate'] };
-await build({ ...image, entryPoints: { 'gratonite-api': 'test/standins/gratonite/api.ts', 'gratonite-migrate': 'test/standins/gratonite/migrate.ts', 'gratonite-web': 'test/standins/gratonite/web.ts', minio: 'test/standins/minio/minio.ts', mc: 'test/standins/minio/mc.ts' }, outdir: 'dist/standins/images', outExtension: { '.js': '.mjs' } });
+await build({ ...image, entryPoints: { 'gratonite-api': 'test/standins/gratonite/api.ts', 'gratonite-migrate': 'test/standins/gratonite/migrate.ts', 'gratonite-web': 'test/standins/gratonite/web.ts', minio: 'test/standins/minio/minio.ts', mc: 'test/standins/minio/mc.ts', 'familycart-backend': 'test/standins/familycart/backend.ts', 'familycart-frontend': 'test/standins/familycart/frontend.ts' }, outdir: 'dist/standins/images', outExtension: { '.js': '.mjs' } });
 
 // The bundle a host installs (first boot fetches it from Object Storage): the bundled CLI, the
 // host tools and the assets, no node_modules. Reproducible: the same sources give the same SHA-256.

@@ -94,8 +94,8 @@ async function main(argv: string[]): Promise<number> {
   }
   // A runbook that acts only through the OCI API from this machine has no host to pick.
   const target = rb.apiOnly ? (o.target ?? 'local') : needTarget(o.target, `run ${name}`);
-  const { runCommand } = await import('./run.ts');
-  return runCommand(rb, { target, ...runOptions(o) });
+  const [{ runCommand }, { systemKnown }] = await Promise.all([import('./run.ts'), import('./system-cli.ts')]);
+  return runCommand(rb, { target, ...runOptions(o), known: await systemKnown(name) });
 }
 
 type Flags = Record<string, string | string[] | boolean | undefined>;

@@ -1,7 +1,7 @@
 import { type VarSpec, exampleEnv } from '../config/schema.ts';
 import type { System } from '../engine/system.ts';
 import type { Runbook } from '../engine/types.ts';
-import { findRunbook } from './registry.ts';
+import { RUNBOOKS, SYSTEMS, findRunbook } from './registry.ts';
 import { runCommand } from './run.ts';
 import { type SystemRunOptions, runSystem as run } from './system-run.ts';
 import { executorFor } from './targets.ts';
@@ -24,6 +24,21 @@ async function allVars(sys: System): Promise<{ vars: Record<string, VarSpec>; le
   const anyFacts = new Proxy({}, { get: () => new Proxy({}, { get: () => '0.0.0.0' }) }) as Record<string, Record<string, string>>;
   const learned = new Set(Object.values(sys.wire(anyFacts)).flatMap((w) => Object.keys(w)));
   return { vars, learned };
+}
+
+/**
+ * For a runbook of a system run on its own (`runbook run familycart.backup --target ...`): every
+ * variable of that system (its roles' runbooks, its own runbooks, its vars), so the one env file of
+ * the system serves it too. Undefined for a runbook of no system: then only its own are known.
+ */
+export async function systemKnown(runbook: string): Promise<Set<string> | undefined> {
+  const entry = SYSTEMS.find((s) => runbook.startsWith(`${s.name}.`));
+  if (!entry) return undefined;
+  const sys = await entry.load();
+  const { vars } = await allVars(sys);
+  const known = new Set(Object.keys(vars));
+  for (const e of RUNBOOKS.filter((r) => r.name.startsWith(`${sys.name}.`))) for (const k of Object.keys((await e.load()).config.vars)) known.add(k);
+  return known;
 }
 
 /** One env file for the whole system; the learned variables are left out (the hosts give them). */

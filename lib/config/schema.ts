@@ -121,6 +121,7 @@ export const checks = {
   bucket: (v: string) => (/^[\w.-]{1,256}$/.test(v) ? null : `must be a bucket name (letters, digits, "-", "_", "."), got "${v}"`),
   objectName: (v: string) => (/^[\w.+-]+(\/[\w.+-]+)*$/.test(v) && !v.split('/').includes('..') ? null : `must be an object name of simple path parts, got "${v}"`),
   sha256: (v: string) => (/^[0-9a-f]{64}$/.test(v) ? null : 'must be 64 lowercase hex digits'),
+  hostPort: (v: string) => (/^[\w.-]+:\d{1,5}$/.test(v) ? null : `must be host:port, got "${v}"`),
   absPath: (v: string) => (/^\/[^\0]*$/.test(v) && !v.includes('..') ? null : `must be an absolute path, got "${v}"`),
 };
 

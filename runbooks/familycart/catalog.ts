@@ -5,6 +5,7 @@ export const catalog: CatalogEntry[] = [
   { name: 'familycart.stateful', title: 'FamilyCart stateful host: PostgreSQL and Redis for the app host only, nightly dumps', load: async () => (await import('./index.ts')).stateful },
   { name: 'familycart.app', title: 'FamilyCart app host: Cloudflare-only firewall, nginx, backend and frontend deployed by SHA', load: async () => (await import('./index.ts')).app },
   { name: 'familycart.rollback', title: 'FamilyCart: go back to the previous (or a named) SHA', load: async () => (await import('./index.ts')).rollback },
+  { name: 'familycart.smoke', title: 'FamilyCart smoke from outside: frontend, backend health, the backend reaching PostgreSQL and Redis', load: async () => (await import('./index.ts')).smoke },
   { name: 'familycart.backup', title: 'FamilyCart: take a dump now (what the nightly timer runs)', load: async () => (await import('./index.ts')).backup },
   { name: 'familycart.restore', title: 'FamilyCart: restore the newest dump and prove it equal', load: async () => (await import('./index.ts')).restore },
 ];

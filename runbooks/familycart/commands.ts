@@ -15,7 +15,8 @@ export const fcCmds = {
   /** The token only ever on stdin. */
   login: (registry: string, user: string, password: Secret) => write(['docker', 'login', '--username', user, '--password-stdin', registry], { stdin: password, timeoutMs: 60_000 }),
   pull: (role: Role) => compose(role, ['pull', '--quiet'], { write: true, timeoutMs: 20 * 60_000 }),
-  up: (role: Role) => compose(role, ['up', '-d', '--remove-orphans', '--wait', '--wait-timeout', '300'], { write: true, timeoutMs: 10 * 60_000 }),
+  /** Bounded: the healthchecks' start periods and retries call a service unhealthy well before it. */
+  up: (role: Role) => compose(role, ['up', '-d', '--remove-orphans', '--wait', '--wait-timeout', '600'], { write: true, timeoutMs: 12 * 60_000 }),
   upNoWait: (role: Role) => compose(role, ['up', '-d', '--remove-orphans'], { write: true, timeoutMs: 10 * 60_000 }),
   ps: (role: Role) => compose(role, ['ps', '--format', 'json'], { write: false }),
   /** The pulled image's platform, as docker resolved it for this host. */

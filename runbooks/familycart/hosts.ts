@@ -6,6 +6,7 @@ import { envText } from '../../lib/config/schema.ts';
 import type { Step } from '../../lib/engine/types.ts';
 import { filesStep, packagesStep } from '../../lib/steps/common.ts';
 import { nftablesStep } from '../../lib/steps/nftables.ts';
+import { dockerSteps } from '../../lib/steps/docker.ts';
 import { type AppConfig, COMPOSE_ENV, OPT, type StatefulConfig, TOOLS } from './config.ts';
 import { fcCmds } from './commands.ts';
 import { deployStep } from './deploy.ts';
@@ -42,23 +43,12 @@ function timerStep<C>(id: string, timer: string): Step<C> {
   };
 }
 
-const dockerStep = <C>(id: string): Step<C> => ({
-  id,
-  title: 'Docker engine enabled at boot and running',
-  async check({ exec }) {
-    const e = (await exec.run(read(['systemctl', 'is-enabled', 'docker.service'], { okCodes: [0, 1] }))).stdout.trim();
-    const a = (await exec.run(read(['systemctl', 'is-active', 'docker.service'], { okCodes: [0, 3] }))).stdout.trim();
-    return e === 'enabled' && a === 'active' ? { done: true, reason: 'enabled and active' } : { done: false, reason: `docker.service is ${e}/${a}` };
-  },
-  async apply({ exec }) {
-    await exec.run(write(['systemctl', 'enable', '--now', 'docker.service'], { timeoutMs: 120_000 }));
-  },
-});
 
 export function statefulSteps(): Step<StatefulConfig>[] {
   return [
-    packagesStep('stateful.packages', ['docker.io', 'jq', 'curl']),
-    dockerStep('stateful.docker'),
+    packagesStep('stateful.packages', ['jq', 'curl']),
+    // Docker from the distribution, Compose v2, json-file logs rotated (merged into daemon.json), enabled at boot.
+    ...dockerSteps<StatefulConfig>({ prefix: 'stateful.docker', containers: () => ['familycart-stateful-postgres-1', 'familycart-stateful-redis-1'] }),
     nftablesStep({
       id: 'stateful.firewall',
       title: 'Firewall: PostgreSQL and Redis only from the app host',
@@ -108,8 +98,8 @@ export function statefulSteps(): Step<StatefulConfig>[] {
 
 export function appSteps(): Step<AppConfig>[] {
   return [
-    packagesStep('app.packages', ['docker.io', 'nginx-light', 'nodejs', 'curl']),
-    dockerStep('app.docker'),
+    packagesStep('app.packages', ['nginx-light', 'nodejs', 'curl']),
+    ...dockerSteps<AppConfig>({ prefix: 'app.docker', containers: () => ['familycart-app-backend-1', 'familycart-app-frontend-1'] }),
     filesStep({
       id: 'app.allowlist-tool',
       title: 'cf-allowlist, the shipped Cloudflare list, its service and daily timer',

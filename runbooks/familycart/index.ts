@@ -6,6 +6,7 @@ import { RunbookError } from '../../lib/core/errors.ts';
 import { type AppConfig, type StatefulConfig, appConfig, statefulConfig } from './config.ts';
 import { composeEnv, rollbackStep } from './deploy.ts';
 import { restoreSteps } from './restore.ts';
+import { type SmokeConfig, smokeConfig, smokeStep } from './smoke.ts';
 import { appEnv, appSteps, cfUnit, nginxSite, statefulComposeEnv, statefulEnv, statefulRules, statefulSteps } from './hosts.ts';
 
 const SEED = 'familycart-oci-free-tier.md';
@@ -61,6 +62,15 @@ export const rollback: Runbook<AppConfig> = {
   summary: 'Points the app host at the SHA recorded before the live one (or `ROLLBACK_TO`), with the same arm64 and health gates as a deploy.',
   config: appConfig,
   steps: () => [rollbackStep()],
+};
+
+export const smoke: Runbook<SmokeConfig> = {
+  name: 'familycart.smoke',
+  title: title('familycart.smoke'),
+  seed: SEED,
+  summary: 'Runs from the operator\'s machine (`--target local`), through the public name: the frontend answers 200, the backend\'s /health says healthy, and `SMOKE_DATA_PATH` answers 200, which proves the backend reached PostgreSQL and Redis over the private link (its /health never checks the database).',
+  config: smokeConfig,
+  steps: () => [smokeStep()],
 };
 
 export const backup: Runbook<StatefulConfig> = {

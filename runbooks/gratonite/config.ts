@@ -45,7 +45,7 @@ const image = (v: string) => (/^[a-z0-9]([\w.-]*[a-z0-9])?(:\d+)?(\/[a-z0-9._-]+
 const imageRef = (v: string) => (/^[a-z0-9]([\w.-]*[a-z0-9])?(:\d+)?(\/[a-z0-9._-]+)*(:[\w.-]{1,128})?(@sha256:[0-9a-f]{64})?$/.test(v) ? null : `must be an image reference such as postgres:16, got "${v}"`);
 const tag = (v: string) => (/^[\w][\w.-]{0,127}$/.test(v) ? null : `must be an image tag, got "${v}"`);
 const yesNo = checks.oneOf('yes', 'no');
-const hostPort = (v: string) => (/^[\w.-]+:\d{1,5}$/.test(v) ? null : `must be host:port, got "${v}"`);
+const hostPort = checks.hostPort;
 /** A secret; its example is published with the runbook, so it is refused like a development default. */
 const sec = (description: string, example: string, check: (v: string) => string | null): VarSpec => ({ description, example, secret: true, check: (v) => (v === example ? 'is the published example value (generate one: runbook run gratonite.secrets)' : check(v)) });
 

@@ -1,6 +1,6 @@
 // Where the gates and the smoke checks reach Gratonite: the public names, as a browser would.
 import type { GratoniteConfig } from './config.ts';
-import { readCa } from './smoke/client.ts';
+import { readCa } from '../../lib/core/http-client.ts';
 import type { SmokeTarget } from './smoke/checks.ts';
 
 const hostPort = (v: string): { host: string; port: number } => {

@@ -43,12 +43,16 @@ export const sha256 = (b: Buffer | string): string => createHash('sha256').updat
 const ns = (s: number | undefined) => (s === undefined ? undefined : s * 1e9);
 const set = (xs: string[] | undefined) => (xs?.length ? Object.fromEntries(xs.map((x) => [x, {}])) : undefined);
 
-/** The image config JSON (keys in a fixed order; undefined settings left out). */
-export function imageConfig(run: RunSettings, diffIds: string[], created: string, history: string[]): Buffer {
+/**
+ * The image config JSON (keys in a fixed order; undefined settings left out). `architecture` is
+ * what the config claims (docker image inspect's .Architecture), arm64 (variant v8) unless told;
+ * the layers are arm64 whatever it says.
+ */
+export function imageConfig(run: RunSettings, diffIds: string[], created: string, history: string[], architecture = 'arm64'): Buffer {
   const h = run.healthcheck;
   const config = {
-    architecture: 'arm64',
-    variant: 'v8',
+    architecture,
+    variant: architecture === 'arm64' ? 'v8' : undefined,
     os: 'linux',
     created,
     config: {

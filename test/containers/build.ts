@@ -48,6 +48,10 @@ function extraFiles(spec: ImageSpec): { path: string; data: Buffer; mode: number
   });
 }
 
+/** An image's config: its run settings and the architecture it claims (arm64 unless it says). */
+export const specConfig = (spec: ImageSpec, diffIds: string[]): Buffer =>
+  imageConfig(spec.run, diffIds, CREATED, ['mmdebstrap trixie arm64: test/containers/packages.txt', `layers/${spec.name}`], spec.architecture);
+
 function imagesKey(base: string): string {
   const layerFiles = filesUnder(join(HERE, 'layers')).flatMap((f) => [`${f} ${statSync(join(HERE, 'layers', f)).mode & 0o111 ? 'x' : '-'}`, readFileSync(join(HERE, 'layers', f))]);
   const code = ['archive.ts', 'tar.ts', 'images.ts', 'build.ts'].map((f) => readFileSync(join(HERE, f)));
@@ -70,7 +74,7 @@ export async function ensureContainerImages(names?: string[]): Promise<ImageSet>
       const layer = await tarBuffer(folderLayer(join(HERE, 'layers', spec.layer ?? spec.name), extraFiles(spec)));
       const diffIds = [baseDigest, `sha256:${sha256(layer)}`];
       writeFileSync(join(blobs, sha256(layer)), layer);
-      const config = imageConfig(spec.run, diffIds, CREATED, ['mmdebstrap trixie arm64: test/containers/packages.txt', `layers/${spec.name}`]);
+      const config = specConfig(spec, diffIds);
       writeFileSync(join(blobs, sha256(config)), config);
       built.push({ ref: spec.tags[0] as string, tags: spec.tags, id: `sha256:${sha256(config)}`, diffIds });
       say(`image ${spec.tags.join(', ')}: ${built.at(-1)?.id.slice(0, 19)}`);

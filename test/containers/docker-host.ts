@@ -36,14 +36,19 @@ export interface DockerHost {
 /** The images in the snapshot: the platform ones, not the application stand-ins (see `app`). */
 export const SNAPSHOT_IMAGES = IMAGES.filter((s) => !s.app).map((s) => s.name);
 
-/** The snapshot (built when missing): 2 GiB, a blank volume, dockerd up, the platform test images loaded, Compose v2. */
-export async function dockerHostSnapshot(): Promise<DockerHost> {
+/**
+ * The snapshot (built when missing): 2 GiB (or `memoryMiB`: a restore keeps the saved machine's
+ * memory, so each size is a snapshot of its own), a blank volume, dockerd up, the platform test
+ * images loaded, Compose v2.
+ */
+export async function dockerHostSnapshot(o: { memoryMiB?: number } = {}): Promise<DockerHost> {
+  const memoryMiB = o.memoryMiB ?? 2048;
   const images = await ensureContainerImages(SNAPSHOT_IMAGES);
   const compose = composeArm64();
   const snapshot = await ensureSnapshot({
-    name: 'docker-host',
+    name: memoryMiB === 2048 ? 'docker-host' : `docker-host-${memoryMiB}m`,
     // A blank 1 GiB disk stands for the block volume (Gratonite's data); the others leave it alone.
-    vm: { userData: '#cloud-config\n{}\n', memoryMiB: 2048, extraDisks: [{ sizeMiB: 1024 }] },
+    vm: { userData: '#cloud-config\n{}\n', memoryMiB, extraDisks: [{ sizeMiB: 1024 }] },
     inputs: [...images.images.map((i) => `${i.ref}=${i.id}`), sha(readFileSync(compose))],
     prepare: async (vm) => {
       await loadImages(vm, images, { timeoutMs: 1_800_000 });

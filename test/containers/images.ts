@@ -16,6 +16,12 @@ export interface ImageSpec {
    * stand-in does not rebuild the snapshot.
    */
   app?: boolean;
+  /**
+   * The architecture the image config claims (arm64 when unset). The layers stay arm64: another
+   * value makes an image that `docker image inspect` reports as another platform, for a runbook's
+   * platform check to refuse.
+   */
+  architecture?: string;
   /** Upstream tags this image answers to (the first is its ref). */
   tags: string[];
   run: RunSettings;
@@ -41,6 +47,33 @@ const gratoniteApi = (broken: boolean): ImageSpec => ({
     workingDir: '/app',
     exposedPorts: ['4000/tcp'],
   },
+});
+
+// FamilyCart's backend (test/standins/familycart/backend.ts) on 8000; the broken release is the
+// same files with STANDIN_HEALTH=unhealthy: /health answers 503 "unhealthy".
+const familycartBackend = (broken: boolean): ImageSpec => ({
+  name: broken ? 'familycart-backend-broken' : 'familycart-backend',
+  layer: 'familycart-backend',
+  app: true,
+  tags: [broken ? 'familycart-standin/backend:broken' : 'familycart-standin/backend:good'],
+  files: [{ path: 'app/server.js', from: `${B}/familycart-backend.mjs` }],
+  run: {
+    env: [PATH, 'PORT=8000', 'HOST=0.0.0.0', ...(broken ? ['STANDIN_HEALTH=unhealthy'] : [])],
+    cmd: ['node', 'server.js'],
+    workingDir: '/app',
+    exposedPorts: ['8000/tcp'],
+  },
+});
+// FamilyCart's frontend (test/standins/familycart/frontend.ts) on 3000. The amd64 one is the same
+// files with a config that says amd64, as the upstream images are: the runbook must refuse it.
+const familycartFrontend = (amd64: boolean): ImageSpec => ({
+  name: amd64 ? 'familycart-frontend-amd64' : 'familycart-frontend',
+  layer: 'familycart-frontend',
+  app: true,
+  ...(amd64 ? { architecture: 'amd64' } : {}),
+  tags: [amd64 ? 'familycart-standin/frontend:amd64' : 'familycart-standin/frontend:good'],
+  files: [{ path: 'app/server.js', from: `${B}/familycart-frontend.mjs` }],
+  run: { env: [PATH, 'NODE_ENV=production', 'PORT=3000', 'HOST=0.0.0.0'], cmd: ['node', 'server.js'], workingDir: '/app', exposedPorts: ['3000/tcp'] },
 });
 
 export const IMAGES: ImageSpec[] = [
@@ -109,4 +142,8 @@ export const IMAGES: ImageSpec[] = [
     ],
     run: { env: [PATH], entrypoint: ['minio'], cmd: ['server', '/data'], exposedPorts: ['9000/tcp'], volumes: ['/data'] },
   },
+  familycartBackend(false),
+  familycartBackend(true),
+  familycartFrontend(false),
+  familycartFrontend(true),
 ];

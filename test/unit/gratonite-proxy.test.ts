@@ -15,7 +15,7 @@ import { smoke } from '../../runbooks/gratonite/index.ts';
 import { ScriptedExecutor } from './fakes.ts';
 import { gratoniteConfig } from '../../runbooks/gratonite/config.ts';
 import { LOG_DIR, caddyfile } from '../../runbooks/gratonite/env-files.ts';
-import { request } from '../../runbooks/gratonite/smoke/client.ts';
+import { request } from '../../lib/core/http-client.ts';
 import { runSmoke, uploadGate } from '../../runbooks/gratonite/smoke/checks.ts';
 import { websocketOpens } from '../../runbooks/gratonite/smoke/realtime.ts';
 import { freePort } from '../../lib/vm/free-port.ts';

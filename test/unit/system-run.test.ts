@@ -134,3 +134,14 @@ describe('learned values in a runbook\'s config', () => {
     expect(() => loadConfig(schema, [f], { learned: { B: { value: '9', from: 'host' } } })).toThrow(/unknown variable C/);
   });
 });
+
+describe('a runbook of a system run on its own', () => {
+  it('knows every variable of its system (the one env file serves it); a runbook of no system knows only its own', async () => {
+    const { systemKnown } = await import('../../lib/cli/system-cli.ts');
+    const known = await systemKnown('familycart.backup');
+    for (const k of ['SECRET_KEY', 'ADMIN_USER', 'PRIVATE_SUBNET', 'CF_IPS_URL', 'PUBLIC_URL', 'BACKUP_BUCKET']) expect(known?.has(k), k).toBe(true);
+    expect(known?.has('SECRET_KEYS')).toBe(false);
+    expect(await systemKnown('eventfold-db')).toBeUndefined();
+    expect(await systemKnown('familycartx.backup')).toBeUndefined();
+  });
+});

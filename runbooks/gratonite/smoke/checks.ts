@@ -2,7 +2,7 @@
 // the host (the operator's machine, CI, a second VM) against the public names.
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
-import { type Answer, type Reach, json, multipart, request } from './client.ts';
+import { type Answer, type Reach, json, multipart, request } from '../../../lib/core/http-client.ts';
 import { type Live, connect } from './realtime.ts';
 import { type AuthAnswer, type MessageEvent, ROUTES, type UploadAnswer } from './routes.ts';
 import { turnAllocate } from './turn.ts';

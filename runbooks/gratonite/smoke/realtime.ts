@@ -1,6 +1,6 @@
 // Two Socket.IO clients on the API's own origin, through the same path a browser takes.
 import { type Socket, io } from 'socket.io-client';
-import { type Reach, agentFor, portFor } from './client.ts';
+import { type Reach, agentFor, portFor } from '../../../lib/core/http-client.ts';
 import { EVENTS, type MessageEvent } from './routes.ts';
 
 export interface Live {

@@ -1,4 +1,4 @@
-// HTTP(S) from the machine running the checks to the public names, with two test hooks that change
+// HTTP(S) from the machine running the checks (smoke, gates) to a system's public names, with two test hooks that change
 // nothing else: connect every name to one host:port (like curl --connect-to) while the name still
 // goes into SNI and Host, and trust one more CA (Caddy's local CA in a test).
 import { readFileSync } from 'node:fs';
@@ -76,7 +76,7 @@ export function json<T>(a: Answer): T {
 
 /** A multipart/form-data body with one file field and plain fields. */
 export function multipart(fields: Record<string, string>, file: { field: string; name: string; type: string; data: Buffer }): { body: Buffer; type: string } {
-  const boundary = `----gratonite-smoke-${Date.now().toString(36)}`;
+  const boundary = `----runbook-check-${Date.now().toString(36)}`;
   const parts: Buffer[] = [];
   for (const [k, v] of Object.entries(fields)) parts.push(Buffer.from(`--${boundary}\r\ncontent-disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`));
   parts.push(Buffer.from(`--${boundary}\r\ncontent-disposition: form-data; name="${file.field}"; filename="${file.name}"\r\ncontent-type: ${file.type}\r\n\r\n`), file.data, Buffer.from(`\r\n--${boundary}--\r\n`));
