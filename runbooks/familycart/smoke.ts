@@ -10,7 +10,8 @@ import { parseHealth } from './commands.ts';
 export interface SmokeConfig {
   publicUrl: string;
   dataPath: string;
-  reach: Reach;
+  /** Where the checks connect and what they trust (the CA file is read when they run). */
+  reach: Omit<Reach, 'ca'> & { caFile: string };
 }
 
 export const smokeConfig = defineConfig<SmokeConfig>(
@@ -24,7 +25,7 @@ export const smokeConfig = defineConfig<SmokeConfig>(
   (v) => ({
     publicUrl: str(v, 'PUBLIC_URL'),
     dataPath: str(v, 'SMOKE_DATA_PATH'),
-    reach: { connectTo: str(v, 'CHECK_CONNECT_TO') || undefined, ca: readCa(str(v, 'CHECK_CA_FILE')), timeoutMs: Number(str(v, 'CHECK_TIMEOUT_SECONDS')) * 1000 },
+    reach: { connectTo: str(v, 'CHECK_CONNECT_TO') || undefined, caFile: str(v, 'CHECK_CA_FILE'), timeoutMs: Number(str(v, 'CHECK_TIMEOUT_SECONDS')) * 1000 },
   }),
 );
 
@@ -36,9 +37,10 @@ export interface SmokeLine {
 
 /** The three checks, each one line; a failure of one does not stop the others. */
 export async function runSmoke(c: SmokeConfig): Promise<SmokeLine[]> {
+  const reach: Reach = { connectTo: c.reach.connectTo, ca: readCa(c.reach.caFile), timeoutMs: c.reach.timeoutMs };
   const one = async (name: string, path: string, judge: (status: number, body: string) => string | null): Promise<SmokeLine> => {
     try {
-      const a = await request(`${c.publicUrl}${path}`, c.reach);
+      const a = await request(`${c.publicUrl}${path}`, reach);
       const body = a.body.toString('utf8');
       const problem = judge(a.status, body);
       return { name, ok: problem === null, detail: problem ?? `${a.status}` };

@@ -12,6 +12,12 @@ describe('the catalog', () => {
     const rb = await e.load();
     expect([rb.name, rb.title]).toEqual([e.name, e.title]);
   });
+  it.each(RUNBOOKS.map((e) => [e.name, e] as const))('`runbook show %s` renders from the examples alone (no file they name is read)', async (_n, e) => {
+    const { renderMarkdown, exampleEnv } = await import('../../lib/cli/show.ts');
+    const rb = await e.load();
+    expect(renderMarkdown(rb)).toContain(`# ${rb.title}`);
+    expect(exampleEnv(rb.config)).toMatch(/=/);
+  });
   it.each(SYSTEMS.map((e) => [e.name, e] as const))('system %s loads, and each of its runbooks is in the catalog', async (_n, e) => {
     const sys = await e.load();
     expect([sys.name, sys.title]).toEqual([e.name, e.title]);
