@@ -34,6 +34,8 @@ try {
     await part('scripts/bench/central-db.ts');
     console.log('== Gratonite: bring-up, smoke, deploy, rollback');
     await part('scripts/bench/gratonite.ts');
+    console.log('== FamilyCart: allowlist refresh, deploy, rollback, backup and restore against plain pg_dump/pg_restore (BENCH_ROWS)');
+    await part('scripts/bench/familycart.ts');
     console.log('== Container images (BENCH_COLD=1 adds a build from nothing)');
     await part('scripts/bench/containers.ts');
   }
