@@ -87,15 +87,17 @@ export function combinedSshConfig(dir: string, vms: Vm[]): string {
   return p;
 }
 
+/** base-host's values on these hosts (SSH from the user network's gateway, where the test is). */
+export async function baseValues(vm: Vm): Promise<Record<string, string>> {
+  const operatorKey = (await sudo(vm, ['sh', '-c', `head -n 1 ~${vm.sshUser}/.ssh/authorized_keys`])).trim();
+  // A 1 GiB host gets swap (the seed's E2.1.Micro); kept small so the test's disk stays small.
+  return { ADMIN_USER: vm.sshUser, ADMIN_SSH_KEYS: operatorKey, OPERATOR_CIDRS: '10.0.2.2/32', SWAP_SIZE_MB: '512' };
+}
+
 /** The one env file of the system: base-host's values, both hosts' and the deploy's. */
 export async function systemEnv(vm: Vm, extra: Record<string, string> = {}): Promise<string> {
-  const operatorKey = (await sudo(vm, ['sh', '-c', `head -n 1 ~${vm.sshUser}/.ssh/authorized_keys`])).trim();
   return envFile({
-    ADMIN_USER: vm.sshUser,
-    ADMIN_SSH_KEYS: operatorKey,
-    OPERATOR_CIDRS: '10.0.2.2/32',
-    // A 1 GiB host gets swap (the seed's E2.1.Micro); kept small so the test's disk stays small.
-    SWAP_SIZE_MB: '512',
+    ...(await baseValues(vm)),
     PRIVATE_SUBNET: '10.77.0.0/24',
     POSTGRES_PASSWORD: PG_CANARY,
     REDIS_PASSWORD: REDIS_CANARY,
