@@ -90,7 +90,8 @@ async function main(argv: string[]): Promise<number> {
     const schema = rb.cloudInit.config ?? rb.config;
     if (o['env-example']) return print(exampleEnv(schema));
     if (!o.env?.length) throw new RunbookError('usage', `user-data ${name} needs --env FILE`, { hint: `runbook user-data ${name} --env-example > ${name}-boot.env` });
-    return print(renderUserData(rb.cloudInit.template, rb.cloudInit.vars(loadConfig(schema, o.env))));
+    const config = loadConfig(schema, o.env);
+    return print(rb.cloudInit.render ? rb.cloudInit.render(config) : renderUserData(rb.cloudInit.template, rb.cloudInit.vars(config)));
   }
   // A runbook that acts only through the OCI API from this machine has no host to pick.
   const target = rb.apiOnly ? (o.target ?? 'local') : needTarget(o.target, `run ${name}`);

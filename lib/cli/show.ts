@@ -16,7 +16,7 @@ export function renderMarkdown(rb: Runbook<any>): string {
     out.push(`| \`${k}\`${v.optional ? ' (optional)' : ''}${v.secret ? ' (secret)' : ''} | ${v.description}${v.default ? ` (default \`${v.default}\`)` : ''} | ${v.secret ? '-' : `\`${v.example}\``} |`);
   }
   if (rb.cloudInit) {
-    out.push('', '## First boot', '', `\`runbook user-data ${rb.name} --env FILE\` renders \`${rb.cloudInit.template}\` for the instance's user_data; \`--env-example\` prints the env file it takes.`);
+    out.push('', '## First boot', '', `\`runbook user-data ${rb.name} --env FILE\` renders ${rb.cloudInit.render ? `user-data built on \`${rb.cloudInit.template}\`` : `\`${rb.cloudInit.template}\``} for the instance's user_data; \`--env-example\` prints the env file it takes.`);
     if (rb.cloudInitDoc) out.push('', rb.cloudInitDoc.trim());
   }
   out.push('', '## Steps', '');

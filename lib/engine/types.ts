@@ -47,7 +47,13 @@ export interface Runbook<C> {
    * First-boot user-data reaching the same state; rendered by `runbook user-data NAME`. Its env
    * file follows `config` when given (a bootstrap may need more than the runbook's own variables).
    */
-  cloudInit?: { template: string; config?: ConfigSchema<any>; vars(config: any): Record<string, string> };
+  cloudInit?: {
+    template: string;
+    config?: ConfigSchema<any>;
+    vars(config: any): Record<string, string>;
+    /** Renders the whole user-data itself (a template built on another's), instead of template + vars. */
+    render?(config: any): string;
+  };
   /** Markdown for `runbook show`: what first boot needs (bucket, identity, policies). */
   cloudInitDoc?: string;
   /** The rendered files this runbook installs, so the asset tests validate exactly those. */

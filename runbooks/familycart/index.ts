@@ -7,6 +7,9 @@ import { type AppConfig, type StatefulConfig, appConfig, statefulConfig } from '
 import { composeEnv, rollbackStep } from './deploy.ts';
 import { restoreSteps } from './restore.ts';
 import { type SmokeConfig, smokeConfig, smokeStep } from './smoke.ts';
+import { roleUserData } from './user-data.ts';
+import { baseHostConfig } from '../base-host/index.ts';
+import { exampleValues } from '../../lib/config/schema.ts';
 import { appEnv, appSteps, cfUnit, nginxSite, statefulComposeEnv, statefulEnv, statefulRules, statefulSteps } from './hosts.ts';
 
 const SEED = 'familycart-oci-free-tier.md';
@@ -21,6 +24,14 @@ const DEVIATIONS = [
   'The seed\'s `version: "3.9"` key is gone (compose v2), and the seed\'s `ghcr.io/<yourorg>/familycart-*` names become `BACKEND_IMAGE`/`FRONTEND_IMAGE`.',
 ];
 
+const cloudInitDoc = (role: 'stateful' | 'app') =>
+  [
+    `First boot of the ${role} host: base-host's user-data (admin account, SSH hardening, SSH only from \`OPERATOR_CIDRS\`, journald bounds, swap, unattended upgrades) plus the ${role} role's packages and the Docker engine enabled at boot, rendered from base-host's env file: \`runbook user-data familycart.${role} --env base-host.env\`.`,
+    '',
+    'No secret goes into user-data (instance metadata is readable by every process on the host), so the role itself (env files, containers, firewall rules, the deploy) comes after, over SSH: `runbook run familycart --target stateful=ssh://...,app=ssh://... --env familycart.env`, which finds the first boot\'s steps done.',
+  ].join('\n');
+const exampleBase = () => baseHostConfig.build(exampleValues(baseHostConfig));
+
 export const stateful: Runbook<StatefulConfig> = {
   name: 'familycart.stateful',
   title: title('familycart.stateful'),
@@ -29,7 +40,10 @@ export const stateful: Runbook<StatefulConfig> = {
   deviations: DEVIATIONS,
   config: statefulConfig,
   steps: statefulSteps,
+  cloudInit: { template: 'cloud-init/base-host.yaml', config: baseHostConfig, vars: () => ({}), render: (c) => roleUserData('stateful', c) },
+  cloudInitDoc: cloudInitDoc('stateful'),
   assets: (c) => [
+    { kind: 'cloud-init', path: 'user-data', content: roleUserData('stateful', exampleBase()) },
     { kind: 'nftables', path: '20-familycart-stateful.nft', content: `table inet runbook {\n\tchain services {\n\t}\n}\n${statefulRules(c)}` },
     { kind: 'compose', path: 'stateful.yaml', content: readAsset('compose/familycart/stateful.yaml'), envFile: statefulComposeEnv(c), files: { 'stateful.env': statefulEnv(c) } },
     { kind: 'text', path: '/opt/familycart/compose.env', content: statefulComposeEnv(c) },
@@ -46,7 +60,10 @@ export const app: Runbook<AppConfig> = {
   deviations: DEVIATIONS,
   config: appConfig,
   steps: appSteps,
+  cloudInit: { template: 'cloud-init/base-host.yaml', config: baseHostConfig, vars: () => ({}), render: (c) => roleUserData('app', c) },
+  cloudInitDoc: cloudInitDoc('app'),
   assets: (c) => [
+    { kind: 'cloud-init', path: 'user-data', content: roleUserData('app', exampleBase()) },
     { kind: 'nftables', path: '20-familycart-app.nft', content: `table inet runbook {\n\tchain services {\n\t}\n}\n${readAsset('nftables/familycart-app.nft')}` },
     { kind: 'compose', path: 'app.yaml', content: readAsset('compose/familycart/app.yaml'), envFile: composeEnv(c, c.sha), files: { 'app.env': appEnv(c) } },
     { kind: 'systemd', path: 'cf-allowlist.service', content: cfUnit(c) },

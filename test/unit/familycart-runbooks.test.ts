@@ -211,3 +211,25 @@ describe('restore', () => {
     expect(parseFingerprint('3 abc public.a\n\n0 d41d s2."Odd Name"\n')).toEqual({ 'public.a': { rows: 3, md5: 'abc' }, 's2."Odd Name"': { rows: 0, md5: 'd41d' } });
   });
 });
+
+describe('each role\'s first-boot user-data', () => {
+  it('is base-host\'s user-data plus the role\'s packages and Docker enabled, with nothing secret in it', async () => {
+    const { parse } = await import('yaml');
+    const { roleUserData } = await import('../../runbooks/familycart/user-data.ts');
+    const { baseHostConfig } = await import('../../runbooks/base-host/index.ts');
+    const { exampleValues } = await import('../../lib/config/schema.ts');
+    const base = baseHostConfig.build({ ...exampleValues(baseHostConfig), ADMIN_USER: 'ops' });
+    for (const role of ['stateful', 'app'] as const) {
+      const text = roleUserData(role, base);
+      expect(text.startsWith('#cloud-config\n')).toBe(true);
+      const doc = parse(text) as { users: { name: string }[]; packages: string[]; runcmd: unknown[][]; write_files: { path: string }[] };
+      expect(doc.users[0]?.name).toBe('ops');
+      expect(doc.write_files.map((f) => f.path)).toContain('/etc/nftables.d/10-base-host.nft');
+      expect(doc.packages).toContain('docker.io');
+      expect(doc.runcmd.at(-1)).toEqual(['systemctl', 'enable', '--now', 'docker.service']);
+      expect(text).not.toMatch(/PASSWORD|SECRET_KEY/);
+    }
+    expect((parse(roleUserData('app', base)) as { packages: string[] }).packages).toContain('nginx-light');
+    expect((parse(roleUserData('stateful', base)) as { packages: string[] }).packages).not.toContain('nginx-light');
+  });
+});
