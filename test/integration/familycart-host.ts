@@ -20,8 +20,13 @@ export const REGISTRY = '127.0.0.1:5000';
 export const SHA = { good: '1a2b3c4', broken: '5d6e7f8', amd64: '9a0b1c2' };
 /** The host numbers on the link: 10.77.0.<n>. */
 export const HOSTS = { stateful: 10, app: 20 };
-/** A second address of the stateful VM that the stand-in Cloudflare answer lists: an "edge" source. */
-export const EDGE = '10.77.0.30';
+/**
+ * A second address of the stateful VM that the stand-in Cloudflare answer lists: an "edge" source.
+ * On the link's /24 but outside PRIVATE_SUBNET (10.77.0.0/27), so each host still has exactly one
+ * address in the private subnet (the system command refuses a host with two).
+ */
+export const EDGE = '10.77.0.40';
+export const PRIVATE_SUBNET = '10.77.0.0/27';
 export const CF_URL = 'http://127.0.0.1:8089/ips.json';
 export const TOKEN = new Secret('REGISTRY_PASSWORD', 'registry-Token-canary-51f');
 export const REDIS_CANARY = 'redis-canary-Xq7vT2mPz9LwK4nB';
@@ -98,7 +103,7 @@ export async function baseValues(vm: Vm): Promise<Record<string, string>> {
 export async function systemEnv(vm: Vm, extra: Record<string, string> = {}): Promise<string> {
   return envFile({
     ...(await baseValues(vm)),
-    PRIVATE_SUBNET: '10.77.0.0/24',
+    PRIVATE_SUBNET,
     POSTGRES_PASSWORD: PG_CANARY,
     REDIS_PASSWORD: REDIS_CANARY,
     // The Debian-built test images (PostgreSQL 17 answering to postgres:16, Redis 8's stand-in redis:7).

@@ -16,7 +16,7 @@
 // Sources: the test process reaches the app host through QEMU's forwards, so it arrives from the
 // user network's gateway, 10.0.2.2; the stand-in answer lists it, so it is "Cloudflare". The
 // stateful VM reaches the app host over the private link from 10.77.0.10 (not listed: refused)
-// and from a second address, 10.77.0.30 (listed).
+// and from a second address, 10.77.0.40 (listed; outside PRIVATE_SUBNET, 10.77.0.0/27).
 //
 // Deviations from the issue: both VMs start from the docker-host snapshot (1 GiB) rather than a
 // cold first boot, and the runbooks run over SSH: the first boot through each role's user-data
@@ -30,7 +30,7 @@ import { type Link, createLink } from '../vm/link.ts';
 import type { Snapshot } from '../vm/snapshot.ts';
 import { type Vm, stopAllVms } from '../../lib/vm/vm.ts';
 import { sudo } from '../containers/vm-docker.ts';
-import { BUCKET, EDGE, HOSTS, baseValues, PG_CANARY, REDIS_CANARY, SHA, STORE, TOKEN, appHost, cfAnswer, combinedSshConfig, familycartSnapshot, serveCf, statefulHost, systemEnv } from './familycart-host.ts';
+import { BUCKET, EDGE, HOSTS, baseValues, PG_CANARY, PRIVATE_SUBNET, REDIS_CANARY, SHA, STORE, TOKEN, appHost, cfAnswer, combinedSshConfig, familycartSnapshot, serveCf, statefulHost, systemEnv } from './familycart-host.ts';
 import { type CliRun, envFile, explain, runbook } from './runbook-cli.ts';
 
 const LONG = 40 * 60_000;
@@ -78,7 +78,7 @@ describe.skipIf(!runIt)('FamilyCart on two ARM64 VMs', () => {
     sshConfig = combinedSshConfig(mkdtempSync(join(tmpdir(), 'familycart-ssh-')), [stateful, app]);
     env = await systemEnv(app);
     // The edge address on the stateful VM's link interface (the one holding 10.77.0.10).
-    await sudo(stateful, ['sh', '-c', `ip addr add ${EDGE}/24 dev "$(ip -o -4 addr show to 10.77.0.0/24 | awk '{print $2; exit}')"`]);
+    await sudo(stateful, ['sh', '-c', `ip addr add ${EDGE}/24 dev "$(ip -o -4 addr show to ${PRIVATE_SUBNET} | awk '{print $2; exit}')"`]);
     await sudo(stateful, ['oci', 'os', 'bucket', 'create', '--name', BUCKET, '--compartment-id', 'ocid1.compartment.oc1..test']);
   }, 60 * 60_000);
 
@@ -225,7 +225,7 @@ describe.skipIf(!runIt)('FamilyCart on two ARM64 VMs', () => {
     const second = await statefulHost(snap, link, 'fc-stateful2');
     stateful = second;
     execFileSync('ssh', [...second.sshArgs(), '-l', second.sshUser, '127.0.0.1', `sudo -n sh -c 'rm -rf ${STORE} && install -d -m 0700 ${STORE} && tar -C ${STORE} -xf -'`], { input: store });
-    await sudo(second, ['sh', '-c', `ip addr add ${EDGE}/24 dev "$(ip -o -4 addr show to 10.77.0.0/24 | awk '{print $2; exit}')"`]);
+    await sudo(second, ['sh', '-c', `ip addr add ${EDGE}/24 dev "$(ip -o -4 addr show to ${PRIVATE_SUBNET} | awk '{print $2; exit}')"`]);
     sshConfig = combinedSshConfig(mkdtempSync(join(tmpdir(), 'familycart-ssh-')), [second, app]);
     const stOnly = envFile({ PRIVATE_IP: `10.77.0.${HOSTS.stateful}`, APP_CIDRS: `10.77.0.${HOSTS.app}/32` });
     const base = envFile(await baseValues(second));
