@@ -38,7 +38,7 @@ const LONG = 40 * 60_000;
 const runIt = process.env.RUNBOOK_VM_TESTS !== '0' && process.env.RUNBOOK_FAMILYCART_VM_TEST === '1';
 const APP_ADDR = `10.77.0.${HOSTS.app}`;
 
-describe.skipIf(!runIt)('FamilyCart on two ARM64 VMs', () => {
+describe.skipIf(!runIt)('FamilyCart on two ARM64 VMs', { timeout: LONG + 5 * 60_000 }, () => {
   let link: Link;
   let snap: Snapshot;
   let stateful: Vm;
