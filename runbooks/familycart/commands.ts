@@ -14,7 +14,12 @@ const compose = (role: Role, args: string[], o: { write: boolean; timeoutMs?: nu
 export const fcCmds = {
   /** The token only ever on stdin. */
   login: (registry: string, user: string, password: Secret) => write(['docker', 'login', '--username', user, '--password-stdin', registry], { stdin: password, timeoutMs: 60_000 }),
-  pull: (role: Role) => compose(role, ['pull', '--quiet'], { write: true, timeoutMs: 20 * 60_000 }),
+  /**
+   * Only the images this host lacks: the tags are pinned (a commit SHA, a database version), so an
+   * image already here is the one the tag names, and a host whose registry is unreachable can
+   * still (re)start what it has. Compose 2.22 and later.
+   */
+  pull: (role: Role) => compose(role, ['pull', '--quiet', '--policy', 'missing'], { write: true, timeoutMs: 20 * 60_000 }),
   /** Bounded: the healthchecks' start periods and retries call a service unhealthy well before it. */
   up: (role: Role) => compose(role, ['up', '-d', '--remove-orphans', '--wait', '--wait-timeout', '600'], { write: true, timeoutMs: 12 * 60_000 }),
   upNoWait: (role: Role) => compose(role, ['up', '-d', '--remove-orphans'], { write: true, timeoutMs: 10 * 60_000 }),

@@ -70,6 +70,9 @@ export function statefulSteps(): Step<StatefulConfig>[] {
       title: 'PostgreSQL and Redis up and healthy',
       doc: '`docker compose up -d --remove-orphans --wait`: returns once both health checks pass (bounded).',
       async check({ exec }) {
+        // Before the compose step has written its files (a first run, or a dry run) there is nothing to ask.
+        const files = await exec.run(read(['test', '-e', COMPOSE_ENV, '-a', '-e', `${OPT}/stateful.yaml`], { okCodes: [0, 1] }));
+        if (files.exitCode !== 0) return { done: false, reason: 'not deployed yet (no compose files)' };
         const r = await exec.run(fcCmds.ps('stateful'));
         const rows = r.stdout.split('\n').filter((l) => l.trim().startsWith('{')).map((l) => JSON.parse(l) as { Service: string; Health?: string; State: string });
         const ok = ['postgres', 'redis'].every((s) => rows.some((x) => x.Service === s && x.State === 'running' && x.Health === 'healthy'));

@@ -28,6 +28,7 @@ describe('builders', () => {
   it('compose runs against the installed files with the interpolation env file', () => {
     expect(fcCmds.upNoWait('app').argv).toEqual(['docker', 'compose', '--project-directory', '/opt/familycart', '--env-file', '/opt/familycart/compose.env', '-f', '/opt/familycart/app.yaml', 'up', '-d', '--remove-orphans']);
     expect(fcCmds.up('stateful').argv.slice(-6)).toEqual(['up', '-d', '--remove-orphans', '--wait', '--wait-timeout', '600']);
+    expect(fcCmds.pull('app').argv.slice(-4)).toEqual(['pull', '--quiet', '--policy', 'missing']);
     expect(fcCmds.platform('r/x:1').argv).toEqual(['docker', 'image', 'inspect', '--format', '{{.Os}}/{{.Architecture}}{{with .Variant}}/{{.}}{{end}}', 'r/x:1']);
     expect(fcCmds.pgDump().argv.slice(-6)).toEqual(['exec', '-T', 'postgres', 'sh', '-c', 'exec pg_dump -Fc -U "$POSTGRES_USER" "$POSTGRES_DB"']);
   });
