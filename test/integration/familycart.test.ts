@@ -91,7 +91,7 @@ describe.skipIf(!runIt)('FamilyCart on two ARM64 VMs', { timeout: LONG + 5 * 60_
     const r = await system([env], ['--dry-run']);
     expect(r.exitCode, explain(r)).toBe(0);
     const out = `${r.stdout}\n${r.stderr}`;
-    for (const s of ['stateful.up', 'app.deploy', 'app.allowlist', 'base.firewall']) expect(out).toContain(s);
+    for (const s of ['stateful.up', 'app.deploy', 'app.allowlist', 'base.nftables']) expect(out).toContain(s);
     expect(out).toContain(`10.77.0.${HOSTS.stateful}`);
     expect((await stateful.ssh(['test', '-e', '/opt/familycart/stateful.yaml'])).exitCode).not.toBe(0);
   });

@@ -46,6 +46,13 @@ describe('shipped assets pass the tools that consume them', () => {
     expect(r.output).toBe('');
   }, composeTimeout);
 
+  // The distributions' docker.io (Debian 13, Ubuntu 24.04) is older than Docker Engine 25, which
+  // refuses to create a container whose healthcheck sets start_interval: compose config accepts it,
+  // `up` fails on the host.
+  it.each(ofKind('compose'))('%s uses no healthcheck field newer than the distributions\' Docker Engine', (_n, a) => {
+    expect(a.content).not.toMatch(/^\s*start_interval:/m);
+  });
+
   // A compose file that needs its env file is refused without it (the seed's --env-file rule).
   it.each(ofKind('compose').filter(([, a]) => a.envFile !== undefined))('compose config refuses %s without its env file', async (_n, a) => {
     const r = await v.compose(a.content);
