@@ -135,12 +135,24 @@ export function appSteps(): Step<AppConfig>[] {
       file: '20-familycart-app.nft',
       content: () => readAsset('nftables/familycart-app.nft'),
     }),
+    {
+      id: 'app.nginx-default-off',
+      title: 'The distribution\'s default nginx site disabled',
+      doc: 'Removes the `/etc/nginx/sites-enabled/default` link (the site stays in `sites-available`). It claims `default_server` on port 80 too, so the FamilyCart site would fail `nginx -t` beside it: it goes before the site is written and validated.',
+      async check({ exec }) {
+        const r = await exec.run(read(['test', '-e', '/etc/nginx/sites-enabled/default', '-o', '-L', '/etc/nginx/sites-enabled/default'], { okCodes: [0, 1] }));
+        return r.exitCode === 0 ? { done: false, reason: 'sites-enabled/default is there' } : { done: true, reason: 'no default site enabled' };
+      },
+      async apply({ exec }) {
+        await exec.run(write(['rm', '-f', '/etc/nginx/sites-enabled/default']));
+      },
+    },
     filesStep({
       id: 'app.nginx',
       title: 'nginx in front: the site, client addresses trusted only from Cloudflare',
       files: (c) => [{ path: '/etc/nginx/conf.d/familycart.conf', content: nginxSite(c), mode: '0644' }],
       validate: () => [read(['nginx', '-t', '-q'])],
-      after: () => [write(['rm', '-f', '/etc/nginx/sites-enabled/default']), write(['systemctl', 'enable', 'nginx.service']), write(['systemctl', 'reload-or-restart', 'nginx.service'])],
+      after: () => [write(['systemctl', 'enable', 'nginx.service']), write(['systemctl', 'reload-or-restart', 'nginx.service'])],
     }),
     filesStep({
       id: 'app.compose',

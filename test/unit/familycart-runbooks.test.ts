@@ -234,3 +234,12 @@ describe('each role\'s first-boot user-data', () => {
     expect((parse(roleUserData('stateful', base)) as { packages: string[] }).packages).not.toContain('nginx-light');
   });
 });
+
+describe('the app host\'s nginx', () => {
+  it('disables the distribution\'s default site before the FamilyCart site is validated (both claim default_server on 80)', async () => {
+    const { appSteps } = await import('../../runbooks/familycart/hosts.ts');
+    const ids = appSteps().map((s) => s.id);
+    expect(ids.indexOf('app.nginx-default-off')).toBeGreaterThanOrEqual(0);
+    expect(ids.indexOf('app.nginx-default-off')).toBeLessThan(ids.indexOf('app.nginx'));
+  });
+});
