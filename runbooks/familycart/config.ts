@@ -5,6 +5,8 @@ import type { Secret } from '../../lib/core/secret.ts';
 export const OPT = '/opt/familycart';
 export const STATE = '/var/lib/familycart';
 export const TOOLS = `${OPT}/tools`;
+/** The local dumps (the backup unit's one writable folder; the restore stages under it). */
+export const BACKUP_DIR = '/var/backups/familycart';
 export const COMPOSE_ENV = `${OPT}/compose.env`;
 
 /** Passwords that go into a Redis config line and a URL: no quoting problems, long enough. */

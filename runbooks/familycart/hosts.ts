@@ -7,7 +7,7 @@ import type { Step } from '../../lib/engine/types.ts';
 import { filesStep, packagesStep } from '../../lib/steps/common.ts';
 import { nftablesStep } from '../../lib/steps/nftables.ts';
 import { dockerSteps } from '../../lib/steps/docker.ts';
-import { type AppConfig, COMPOSE_ENV, OPT, type StatefulConfig, TOOLS } from './config.ts';
+import { type AppConfig, BACKUP_DIR, COMPOSE_ENV, OPT, type StatefulConfig, TOOLS } from './config.ts';
 import { fcCmds } from './commands.ts';
 import { deployStep } from './deploy.ts';
 
@@ -81,6 +81,19 @@ export function statefulSteps(): Step<StatefulConfig>[] {
       async apply({ exec }) {
         await exec.run(fcCmds.pull('stateful'));
         await exec.run(fcCmds.up('stateful'));
+      },
+    },
+    {
+      id: 'stateful.backup-dir',
+      title: `${BACKUP_DIR} (0700, root): the local dumps`,
+      doc: 'The backup service may write only there (`ReadWritePaths`), and systemd refuses to start a unit whose `ReadWritePaths` folder is missing, so it is made before the service is installed.',
+      async check({ exec }) {
+        const r = await exec.run(read(['stat', '-c', '%a %U:%G', BACKUP_DIR], { okCodes: [0, 1] }));
+        const have = r.exitCode === 0 ? r.stdout.trim() : 'missing';
+        return have === '700 root:root' ? { done: true, reason: 'there, 0700 root' } : { done: false, reason: `${BACKUP_DIR}: ${have}` };
+      },
+      async apply({ exec }) {
+        await exec.run(write(['install', '-d', '-m', '0700', '-o', 'root', '-g', 'root', BACKUP_DIR]));
       },
     },
     filesStep({

@@ -90,6 +90,18 @@ export const smoke: Runbook<SmokeConfig> = {
   steps: () => [smokeStep()],
 };
 
+/**
+ * Why the backup unit failed, from its last journal lines: the script's own line when it wrote one,
+ * else systemd's (e.g. a sandbox set-up error), without its closing "Failed to start" line.
+ */
+export function backupFailure(journal: string): string {
+  const lines = journal.trim().split('\n').filter(Boolean);
+  const own = lines.filter((l) => l.startsWith('familycart-backup: ')).at(-1);
+  if (own) return own;
+  const cause = lines.filter((l) => !/^(Starting|Failed to start) /.test(l)).slice(-2);
+  return (cause.length ? cause : lines.slice(-1)).join('; ') || 'the unit failed and its journal is empty';
+}
+
 export const backup: Runbook<StatefulConfig> = {
   name: 'familycart.backup',
   title: title('familycart.backup'),
@@ -106,8 +118,8 @@ export const backup: Runbook<StatefulConfig> = {
       async apply({ exec }) {
         const r = await exec.probe(write(['systemctl', 'start', 'familycart-backup.service'], { timeoutMs: 6 * 3600_000 }));
         if (r.exitCode !== 0) {
-          const j = await exec.run(read(['journalctl', '-u', 'familycart-backup.service', '-n', '5', '--no-pager', '-o', 'cat']));
-          throw new RunbookError('stepFailed', `the backup failed: ${j.stdout.trim().split('\n').at(-1) ?? ''}`, { host: exec.host, hint: 'journalctl -u familycart-backup.service' });
+          const j = await exec.run(read(['journalctl', '-u', 'familycart-backup.service', '-n', '8', '--no-pager', '-o', 'cat']));
+          throw new RunbookError('stepFailed', `the backup failed: ${backupFailure(j.stdout)}`, { host: exec.host, hint: 'journalctl -u familycart-backup.service' });
         }
       },
       async verify() {},

@@ -6,9 +6,9 @@ import { RunbookError } from '../../lib/core/errors.ts';
 import type { Executor } from '../../lib/exec/types.ts';
 import type { Step } from '../../lib/engine/types.ts';
 import { alwaysRunStep } from '../../lib/steps/always-run.ts';
-import { COMPOSE_ENV, OPT, type StatefulConfig } from './config.ts';
+import { BACKUP_DIR, COMPOSE_ENV, OPT, type StatefulConfig } from './config.ts';
 
-const DIR = '/var/backups/familycart/restore';
+const DIR = `${BACKUP_DIR}/restore`;
 const compose = ['docker', 'compose', '--project-directory', OPT, '--env-file', COMPOSE_ENV, '-f', `${OPT}/stateful.yaml`];
 
 export interface Manifest {

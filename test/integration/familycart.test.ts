@@ -207,7 +207,12 @@ describe.skipIf(!runIt)('FamilyCart on two ARM64 VMs', { timeout: LONG + 5 * 60_
       const r = await app.ssh(['sudo', '-n', 'systemctl', 'start', 'cf-allowlist.service'], { timeoutMs: 180_000 });
       expect(r.exitCode, `${why}: the refresh should fail`).not.toBe(0);
       // The tool's own lines (SyslogIdentifier=cf-allowlist), not systemd's: exactly one, saying why.
-      const journal = (await sudo(app, ['journalctl', '-t', 'cf-allowlist', '--after-cursor', cursor, '-o', 'cat', '--no-pager'])).trim().split('\n').filter(Boolean);
+      // journald reads a unit's output stream on its own time, so the line may land after
+      // `systemctl start` returned: wait for it (bounded), then a moment for any second line.
+      const read = async () => (await sudo(app, ['journalctl', '-t', 'cf-allowlist', '--after-cursor', cursor, '-o', 'cat', '--no-pager'])).trim().split('\n').filter(Boolean);
+      for (let t = Date.now(); (await read()).length === 0 && Date.now() - t < 30_000; ) await new Promise((res) => setTimeout(res, 1_000));
+      await new Promise((res) => setTimeout(res, 2_000));
+      const journal = await read();
       expect(journal, why).toHaveLength(1);
       expect(journal[0], why).toMatch(/^cf-allowlist: /);
       expect(await cfSet(), why).toBe(good);

@@ -243,3 +243,33 @@ describe('the app host\'s nginx', () => {
     expect(ids.indexOf('app.nginx-default-off')).toBeLessThan(ids.indexOf('app.nginx'));
   });
 });
+
+describe('the nightly backup', () => {
+  it('makes the folder the service may write (its ReadWritePaths) before installing the service', async () => {
+    const { statefulSteps } = await import('../../runbooks/familycart/hosts.ts');
+    const { BACKUP_DIR } = await import('../../runbooks/familycart/config.ts');
+    const { readAsset } = await import('../../lib/core/assets.ts');
+    expect(/^ReadWritePaths=(.+)$/m.exec(readAsset('systemd/familycart-backup.service'))?.[1]).toBe(BACKUP_DIR);
+    const steps = statefulSteps();
+    const ids = steps.map((s) => s.id);
+    expect(ids.indexOf('stateful.backup-dir')).toBeGreaterThanOrEqual(0);
+    expect(ids.indexOf('stateful.backup-dir')).toBeLessThan(ids.indexOf('stateful.backup'));
+    const step = steps[ids.indexOf('stateful.backup-dir')];
+    const cfg = statefulConfig.build(exampleValues(statefulConfig));
+    const missing = new ScriptedExecutor((cmd) => (cmd.argv[0] === 'stat' ? { exitCode: 1, stderr: 'No such file or directory' } : {}));
+    expect((await step?.check({ exec: missing, config: cfg, log: () => undefined }))?.done).toBe(false);
+    await step?.apply({ exec: missing, config: cfg, log: () => undefined });
+    expect(missing.calls.map((c) => c.argv.join(' '))).toContain(`install -d -m 0700 -o root -g root ${BACKUP_DIR}`);
+    const there = new ScriptedExecutor((cmd) => (cmd.argv[0] === 'stat' ? { stdout: '700 root:root\n' } : {}));
+    expect((await step?.check({ exec: there, config: cfg, log: () => undefined }))?.done).toBe(true);
+  });
+
+  it('says why the unit failed: the script\'s own line, else systemd\'s cause', async () => {
+    const { backupFailure } = await import('../../runbooks/familycart/index.ts');
+    expect(backupFailure('Starting familycart-backup.service - x...\nfamilycart-backup: upload of a.dump to b failed: 404\nfamilycart-backup.service: Main process exited, code=exited, status=1/FAILURE\nFailed to start familycart-backup.service - x.\n')).toBe('familycart-backup: upload of a.dump to b failed: 404');
+    expect(
+      backupFailure('Starting familycart-backup.service - x...\nfamilycart-backup.service: Failed to set up mount namespacing: /var/backups/familycart: No such file or directory\nfamilycart-backup.service: Main process exited, code=exited, status=226/NAMESPACE\nFailed to start familycart-backup.service - x.\n'),
+    ).toBe('familycart-backup.service: Failed to set up mount namespacing: /var/backups/familycart: No such file or directory; familycart-backup.service: Main process exited, code=exited, status=226/NAMESPACE');
+    expect(backupFailure('')).toBe('the unit failed and its journal is empty');
+  });
+});
