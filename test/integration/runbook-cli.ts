@@ -1,6 +1,6 @@
 // Drives the bundled `runbook` CLI the way an operator does, and reads its --json events.
 import { execa } from 'execa';
-import { chmodSync, cpSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { EngineEvent } from '../../lib/engine/types.ts';
@@ -18,7 +18,14 @@ export interface CliRun {
 
 export async function runbook(args: string[], o: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliRun> {
   const r = await execa('node', [join(ROOT, 'dist/cli/runbook.mjs'), ...args], { reject: false, input: '', timeout: o.timeoutMs ?? 15 * 60_000, env: o.env, cwd: ROOT });
-  const events = String(r.stdout).split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as EngineEvent);
+  const jsonLines = String(r.stdout).split('\n').filter((l) => l.startsWith('{'));
+  const events = jsonLines.map((l) => JSON.parse(l) as EngineEvent);
+  // Every run's events kept under test/.tmp/runs, for `npm run step-times` (where VM time goes).
+  if (jsonLines.length) {
+    const dir = join(ROOT, 'test/.tmp/runs');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `${new Date().toISOString().replace(/[:.]/g, '')}-${args[0] ?? ''}-${args[1] ?? ''}.jsonl`), `${jsonLines.join('\n')}\n`);
+  }
   return {
     exitCode: r.exitCode ?? -1,
     stdout: String(r.stdout),
