@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
@@ -134,7 +134,9 @@ export class SshExecutor implements Executor {
 
   async probe(cmd: Cmd): Promise<CmdResult> {
     await this.#ensureProbed();
+    const t0 = Date.now();
     const r = await spawnArgv('ssh', [...this.sshArgs(), this.remoteCommand(cmd)], cmd);
+    if (process.env.RUNBOOK_CMD_TRACE) traceCmd(process.env.RUNBOOK_CMD_TRACE, this.host, cmd, Date.now() - t0);
     this.#check255(r, describeCmd(cmd));
     if (r.timedOut || r.exitCode === 124) {
       throw new RunbookError('stepFailed', `\`${redact(describeCmd(cmd))}\` did not finish within ${Math.ceil((cmd.timeoutMs ?? DEFAULT_TIMEOUT_MS) / 1000)} s`, {
@@ -177,5 +179,17 @@ export class SshExecutor implements Executor {
       await spawnArgv('ssh', this.sshArgs(['-O', 'exit']), { argv: [], write: false, timeoutMs: 5_000 }).catch(() => undefined);
     }
     rmSync(this.#controlDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * RUNBOOK_CMD_TRACE=FILE appends one JSON line per remote command: host, time, and the command's
+ * first two words only (never its arguments), to see where a run's time goes on a slow host.
+ */
+function traceCmd(file: string, host: string, cmd: Cmd, ms: number): void {
+  try {
+    appendFileSync(file, `${JSON.stringify({ host, ms, cmd: redact(cmd.argv.slice(0, 2).join(' ')) })}\n`);
+  } catch {
+    /* a trace that cannot be written is not the run's failure */
   }
 }

@@ -17,15 +17,16 @@ export interface CliRun {
 }
 
 export async function runbook(args: string[], o: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliRun> {
-  const r = await execa('node', [join(ROOT, 'dist/cli/runbook.mjs'), ...args], { reject: false, input: '', timeout: o.timeoutMs ?? 15 * 60_000, env: o.env, cwd: ROOT });
+  // Every run's events and remote commands kept under test/.tmp/runs, for `npm run step-times`
+  // (where VM time goes).
+  const dir = join(ROOT, 'test/.tmp/runs');
+  mkdirSync(dir, { recursive: true });
+  const stem = join(dir, `${new Date().toISOString().replace(/[:.]/g, '')}-${args[0] ?? ''}-${args[1] ?? ''}`);
+  const env = { RUNBOOK_CMD_TRACE: `${stem}.cmds`, ...o.env };
+  const r = await execa('node', [join(ROOT, 'dist/cli/runbook.mjs'), ...args], { reject: false, input: '', timeout: o.timeoutMs ?? 15 * 60_000, env, cwd: ROOT });
   const jsonLines = String(r.stdout).split('\n').filter((l) => l.startsWith('{'));
   const events = jsonLines.map((l) => JSON.parse(l) as EngineEvent);
-  // Every run's events kept under test/.tmp/runs, for `npm run step-times` (where VM time goes).
-  if (jsonLines.length) {
-    const dir = join(ROOT, 'test/.tmp/runs');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, `${new Date().toISOString().replace(/[:.]/g, '')}-${args[0] ?? ''}-${args[1] ?? ''}.jsonl`), `${jsonLines.join('\n')}\n`);
-  }
+  if (jsonLines.length) writeFileSync(`${stem}.jsonl`, `${jsonLines.join('\n')}\n`);
   return {
     exitCode: r.exitCode ?? -1,
     stdout: String(r.stdout),

@@ -22,3 +22,15 @@ describe('step-times', () => {
     expect(lines[5]).toMatch(/3\.0 s\s+1x .* a a\.slow \[unchanged\]$/);
   });
 });
+
+describe('command-times', () => {
+  it('sums the traced commands by kind, costliest first', async () => {
+    const { commandTimes } = await import('../../scripts/lib/step-times.ts');
+    const t = (cmd: string, ms: number) => JSON.stringify({ host: 'h', ms, cmd });
+    const lines = commandTimes([[t('docker compose', 4000), t('systemctl is-active', 1000), ''].join('\n'), [t('docker compose', 2000)].join('\n')], 5);
+    expect(lines[0]).toBe('remote commands: 3, 7.0 s in all, 2.33 s each on average');
+    expect(lines[2]).toMatch(/6\.0 s\s+2x\s+3\.0 s each {2}docker compose$/);
+    expect(lines[3]).toMatch(/1\.0 s\s+1x\s+1\.0 s each {2}systemctl is-active$/);
+    expect(commandTimes([''], 5)).toEqual(['remote commands: none traced']);
+  });
+});
